@@ -1,0 +1,139 @@
+/**
+ * The AsyncAPI 3 document of the router's AMQP contract, generated from the constants and schemas in
+ * this library so that the document cannot drift from the code. `npm run contracts` writes it to
+ * docs/asyncapi.json; a test checks the committed file is current and valid.
+ */
+import { AGENT_EVENTS, CONVERSATION_EVENTS, EXCHANGES, HEADERS, QUEUES } from './topology.constant';
+import { CHANNELS } from './channel.constant';
+import { jsonSchemas } from './json-schema';
+
+const AMQP_BINDING_VERSION = '0.3.0';
+
+const topicExchange = (name: string) => ({
+  amqp: {
+    is: 'routingKey',
+    exchange: { name, type: 'topic', durable: true, autoDelete: false, vhost: '/' },
+    bindingVersion: AMQP_BINDING_VERSION,
+  },
+});
+
+const headers = {
+  type: 'object',
+  properties: {
+    [HEADERS.correlationId]: {
+      type: 'string',
+      description: 'Carried end to end; the router copies it onto every event it causes',
+    },
+  },
+};
+
+const message = (name: string, title: string, summary: string, payload: Record<string, unknown>) => ({
+  name,
+  title,
+  summary,
+  contentType: 'application/json',
+  headers,
+  payload,
+  bindings: { amqp: { messageType: name, bindingVersion: AMQP_BINDING_VERSION } },
+});
+
+export function buildAsyncApiDocument(version: string): Record<string, unknown> {
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Channel router AMQP contract',
+      version,
+      description: [
+        'How other systems talk to the channel router over RabbitMQ.',
+        'Publish plain JSON envelopes (no framework wrapper) with a routing key; publish persistent',
+        'messages with publisher confirms and `mandatory`. Every work queue is a quorum queue with a',
+        'delivery limit and a dead-letter queue: a message that fails validation is dead-lettered with',
+        `the reason in the \`${HEADERS.deadLetterReason}\` header.`,
+      ].join(' '),
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      local: {
+        host: '127.0.0.1:5672',
+        protocol: 'amqp',
+        protocolVersion: '0.9.1',
+        description: 'Local RabbitMQ (guest/guest) started by the README',
+      },
+    },
+    channels: {
+      inbound: {
+        address: 'inbound.{channel}',
+        title: `Exchange \`${EXCHANGES.inbound}\``,
+        description: `Normalized customer messages. The router consumes them from the \`${QUEUES.routerInbound}\` queue.`,
+        parameters: {
+          channel: { enum: [...CHANNELS], description: 'The channel the message arrived on' },
+        },
+        messages: { inboundEnvelope: { $ref: '#/components/messages/InboundEnvelope' } },
+        bindings: topicExchange(EXCHANGES.inbound),
+      },
+      agentEvents: {
+        address: 'agent.{agentId}.{event}',
+        title: `Exchange \`${EXCHANGES.agent}\``,
+        description: "Events for one agent's desktop; the agent gateway and UI backends bind `agent.<id>.#`.",
+        parameters: {
+          agentId: { description: 'The agent id' },
+          event: { enum: [...AGENT_EVENTS] },
+        },
+        messages: { routerEvent: { $ref: '#/components/messages/RouterEvent' } },
+        bindings: topicExchange(EXCHANGES.agent),
+      },
+      conversationEvents: {
+        address: 'conversation.{event}',
+        title: `Exchange \`${EXCHANGES.events}\``,
+        description: 'Conversation lifecycle events for CRMs, analytics and other systems.',
+        parameters: { event: { enum: [...CONVERSATION_EVENTS] } },
+        messages: { routerEvent: { $ref: '#/components/messages/RouterEvent' } },
+        bindings: topicExchange(EXCHANGES.events),
+      },
+      deadLetter: {
+        address: QUEUES.routerInbound,
+        title: `Exchange \`${EXCHANGES.deadLetter}\``,
+        description: `Messages the router gave up on, routed by source queue name into \`${QUEUES.routerInbound}.dlq\`.`,
+        messages: { inboundEnvelope: { $ref: '#/components/messages/InboundEnvelope' } },
+        bindings: topicExchange(EXCHANGES.deadLetter),
+      },
+    },
+    operations: {
+      receiveInbound: {
+        action: 'receive',
+        title: 'The router consumes inbound envelopes',
+        channel: { $ref: '#/channels/inbound' },
+        messages: [{ $ref: '#/channels/inbound/messages/inboundEnvelope' }],
+      },
+      sendAgentEvent: {
+        action: 'send',
+        title: 'The router tells an agent about offers, assignments and messages',
+        channel: { $ref: '#/channels/agentEvents' },
+        messages: [{ $ref: '#/channels/agentEvents/messages/routerEvent' }],
+      },
+      sendConversationEvent: {
+        action: 'send',
+        title: 'The router announces conversation lifecycle changes',
+        channel: { $ref: '#/channels/conversationEvents' },
+        messages: [{ $ref: '#/channels/conversationEvents/messages/routerEvent' }],
+      },
+      sendDeadLetter: {
+        action: 'send',
+        title: 'The router dead-letters envelopes it cannot process, with the reason',
+        channel: { $ref: '#/channels/deadLetter' },
+        messages: [{ $ref: '#/channels/deadLetter/messages/inboundEnvelope' }],
+      },
+    },
+    components: {
+      messages: {
+        InboundEnvelope: message(
+          'InboundEnvelope',
+          'Inbound envelope v1',
+          'A customer message normalized from any channel',
+          jsonSchemas.inboundEnvelope(),
+        ),
+        RouterEvent: message('RouterEvent', 'Router event', 'An assignment or lifecycle event', jsonSchemas.routerEvent()),
+      },
+    },
+  };
+}

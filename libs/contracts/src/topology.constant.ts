@@ -1,0 +1,54 @@
+/**
+ * Exchange names, routing keys and queue names: the AMQP contract's vocabulary. Everything that
+ * publishes or binds takes its names from here, and the AsyncAPI document is generated from it.
+ */
+import type { Channel } from './channel.constant';
+
+export const EXCHANGES = {
+  /** Normalized customer messages from adapters and other systems: `inbound.<channel>`. */
+  inbound: 'inbound',
+  /** Agent replies and customer notices for a channel's adapter: `outbound.<channel>`. */
+  outbound: 'outbound',
+  /** Events for one agent's desktop: `agent.<agentId>.<event>`. */
+  agent: 'agent',
+  /** Conversation lifecycle events for other systems: `conversation.<event>`. */
+  events: 'events',
+  /** Messages a consumer gave up on, routed by the name of the queue they came from. */
+  deadLetter: 'dead-letter',
+} as const;
+
+export type ExchangeName = (typeof EXCHANGES)[keyof typeof EXCHANGES];
+
+export const QUEUES = {
+  /** The router's work queue: every `inbound.*` envelope. */
+  routerInbound: 'router.inbound',
+} as const;
+
+export const AGENT_EVENTS = ['assigned', 'message'] as const;
+export type AgentEventName = (typeof AGENT_EVENTS)[number];
+
+export const CONVERSATION_EVENTS = ['created', 'queued', 'assigned'] as const;
+export type ConversationEventName = (typeof CONVERSATION_EVENTS)[number];
+
+/** Agent ids travel inside routing keys, so they may not contain the topic separator or wildcards. */
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export const routingKeys = {
+  inbound: (channel: Channel) => `inbound.${channel}`,
+  inboundAll: 'inbound.*',
+  outbound: (channel: Channel) => `outbound.${channel}`,
+  agent: (agentId: string, event: AgentEventName) => `agent.${agentId}.${event}`,
+  agentAll: 'agent.#',
+  conversation: (event: ConversationEventName) => `conversation.${event}`,
+} as const;
+
+/** AMQP headers this product sets and reads. */
+export const HEADERS = {
+  correlationId: 'x-correlation-id',
+  deadLetterReason: 'x-dead-letter-reason',
+  deadLetterCode: 'x-dead-letter-code',
+  originalExchange: 'x-original-exchange',
+  originalRoutingKey: 'x-original-routing-key',
+  /** Set by RabbitMQ on quorum queues: how many times this message was delivered before. */
+  deliveryCount: 'x-delivery-count',
+} as const;

@@ -1,0 +1,31 @@
+/**
+ * The one place that lists migrations (explicitly, in order — no globs) and builds the DataSource.
+ * `synchronize` is never on: the schema changes only through reviewed migrations.
+ */
+import { DataSource } from 'typeorm';
+import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema';
+
+export const MIGRATIONS = [InitialSchema1763900000000];
+
+export interface DataSourceSettings {
+  url: string;
+  poolSize: number;
+  applicationName: string;
+}
+
+export function createDataSource(settings: DataSourceSettings): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: settings.url,
+    applicationName: settings.applicationName,
+    poolSize: settings.poolSize,
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    entities: [],
+    logging: false,
+    extra: { connectionTimeoutMillis: 5_000 },
+  });
+}

@@ -1,0 +1,5 @@
+export * from './data-source';
+export * from './database-health';
+export * from './migrate';
+export * from './persistence.module';
+export * from './sql';

@@ -1,0 +1,11 @@
+import { buildAsyncApiDocument, jsonSchemas } from '@app/contracts';
+
+/** The contract documents as committed under docs/, keyed by repository path. */
+export function renderContractDocs(version: string): Record<string, string> {
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  return {
+    'docs/asyncapi.json': json(buildAsyncApiDocument(version)),
+    'docs/schemas/inbound-envelope.v1.json': json(jsonSchemas.inboundEnvelope()),
+    'docs/schemas/router-event.json': json(jsonSchemas.routerEvent()),
+  };
+}

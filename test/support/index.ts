@@ -1,0 +1,6 @@
+export * from './broker';
+export * from './database';
+export * from './fixtures';
+export * from './processes';
+export * from './wait';
+export * from './tcp-proxy';

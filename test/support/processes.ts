@@ -1,0 +1,84 @@
+/**
+ * Starts built services (dist/) as real processes for end-to-end tests, on a free port, and waits
+ * until they report ready.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { waitFor } from './wait';
+
+const ROOT = join(__dirname, '..', '..');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export class ServiceProcess {
+  readonly output: string[] = [];
+  private exited: Promise<number | null>;
+
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    }
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  }
+
+  static async start(app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+      env: { ...process.env, LOG_LEVEL: 'info', HTTP_PORT: String(port), ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceProcess(app, port, child);
+    await service.waitReady();
+    return service;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  async waitReady(timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (this.child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('').slice(-2000)}`);
+        const response = await fetch(this.url('/health/ready'));
+        return response.status === 200;
+      },
+      `${this.name} ready`,
+      timeoutMs,
+      100,
+    );
+  }
+
+  /** Graceful stop; resolves with the exit code. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    if (this.child.exitCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+
+  async kill9(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  logs(): string {
+    return this.output.join('');
+  }
+}
