@@ -4,7 +4,7 @@
  * The global setup gives each run its own vhost and database, from AMQP_URL / DATABASE_URL when set,
  * local defaults when they answer, testcontainers otherwise.
  */
-const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2023', keepClassNames: true }, module: { type: 'commonjs' } }];
+const swc = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2023', keepClassNames: true }, module: { type: 'commonjs' } }];
 const moduleNameMapper = {
   '^@app/testing$': '<rootDir>/test/support',
   '^@app/(contracts|messaging|persistence|observability|config)$': '<rootDir>/libs/$1/src',

@@ -1,12 +1,13 @@
 /** Fixture factories: tests build envelopes here instead of copying literals around. */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { InboundEnvelopeInput } from '@app/contracts';
 
 let sequence = 0;
 
+/** An E.164 number no other test (or worker) will draw: random prefix per call, sequence per process. */
 export function uniquePhone(): string {
   sequence += 1;
-  return `+1555${String(Date.now() % 1_000_000).padStart(6, '0')}${String(sequence % 100).padStart(2, '0')}`;
+  return `+1${randomInt(100_000, 1_000_000)}${String(sequence).padStart(6, '0')}`;
 }
 
 export function buildEnvelope(overrides: Partial<InboundEnvelopeInput> = {}): InboundEnvelopeInput {

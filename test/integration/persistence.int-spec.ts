@@ -1,0 +1,108 @@
+/**
+ * libs/persistence against a real Postgres: migrations from several replicas at once, and the
+ * invariants the schema itself enforces.
+ */
+import { randomUUID } from 'node:crypto';
+import { createDataSource, MIGRATIONS, runMigrationsLocked } from '@app/persistence';
+import { openDatabase } from '@app/testing';
+import { createDatabase, dropDatabase, withDatabase } from '../support/infrastructure';
+
+describe('migrations', () => {
+  const adminUrl = process.env.TEST_ADMIN_DATABASE_URL!;
+  const database = `cr_mig_${process.env.TEST_RUN_ID}`;
+
+  beforeAll(() => createDatabase(adminUrl, database));
+  afterAll(() => dropDatabase(adminUrl, database));
+
+  it('applies each migration once when five replicas start at the same moment', async () => {
+    const url = withDatabase(adminUrl, database);
+    const sources = Array.from({ length: 5 }, (_, index) =>
+      createDataSource({ url, poolSize: 2, applicationName: `replica-${index}` }),
+    );
+    await Promise.all(sources.map((source) => source.initialize()));
+    try {
+      const results = await Promise.all(sources.map((source) => runMigrationsLocked(source)));
+      const applied = results.flat();
+      expect(applied).toEqual(MIGRATIONS.map((migration) => new migration().name));
+      const rows = await sources[0].query('SELECT name FROM schema_migrations');
+      expect(rows).toHaveLength(MIGRATIONS.length);
+    } finally {
+      await Promise.all(sources.map((source) => source.destroy()));
+    }
+  });
+
+  it('reverts cleanly with down()', async () => {
+    const source = createDataSource({ url: withDatabase(adminUrl, database), poolSize: 2, applicationName: 'revert' });
+    await source.initialize();
+    try {
+      for (let i = 0; i < MIGRATIONS.length; i += 1) await source.undoLastMigration();
+      const tables = await source.query(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'schema_migrations'`,
+      );
+      expect(tables).toEqual([]);
+      await runMigrationsLocked(source);
+    } finally {
+      await source.destroy();
+    }
+  });
+});
+
+describe('schema invariants', () => {
+  const pool = openDatabase();
+  afterAll(() => pool.end());
+
+  async function conversationWithAgent(): Promise<{ conversationId: string; agentId: string }> {
+    const customerId = randomUUID();
+    const identityId = randomUUID();
+    const conversationId = randomUUID();
+    const agentId = `inv-${randomUUID().slice(0, 8)}`;
+    await pool.query(`INSERT INTO customers (id, tenant_id) VALUES ($1, 'default')`, [customerId]);
+    await pool.query(
+      `INSERT INTO channel_identities (id, tenant_id, customer_id, channel, address) VALUES ($1, 'default', $2, 'sms', $3)`,
+      [identityId, customerId, `+1${Date.now()}${Math.floor(Math.random() * 1000)}`],
+    );
+    await pool.query(
+      `INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, mode, status, last_message_at)
+       VALUES ($1, 'default', $2, $3, 'sms', 'async', 'queued', now())`,
+      [conversationId, customerId, identityId],
+    );
+    await pool.query(`INSERT INTO agents (id, tenant_id, name) VALUES ($1, 'default', $1)`, [agentId]);
+    return { conversationId, agentId };
+  }
+
+  it('I1: a conversation cannot hold two live assignments', async () => {
+    const { conversationId, agentId } = await conversationWithAgent();
+    await pool.query(`INSERT INTO assignments (conversation_id, agent_id, mode, state) VALUES ($1, $2, 'async', 'active')`, [
+      conversationId,
+      agentId,
+    ]);
+    await expect(
+      pool.query(`INSERT INTO assignments (conversation_id, agent_id, mode, state) VALUES ($1, $2, 'async', 'offered')`, [
+        conversationId,
+        agentId,
+      ]),
+    ).rejects.toThrow(/assignments_one_live_uq/);
+  });
+
+  it('an assigned conversation must name its agent, and counters cannot go negative', async () => {
+    const { conversationId, agentId } = await conversationWithAgent();
+    await expect(pool.query(`UPDATE conversations SET status = 'assigned' WHERE id = $1`, [conversationId])).rejects.toThrow(
+      /conversations_assignee_ck/,
+    );
+    await expect(pool.query(`UPDATE agents SET active_async = -1 WHERE id = $1`, [agentId])).rejects.toThrow(
+      /agents_active_async_ck/,
+    );
+  });
+
+  it('a provider message id is stored once per tenant and channel', async () => {
+    const { conversationId } = await conversationWithAgent();
+    const insert = () =>
+      pool.query(
+        `INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id, received_at)
+         VALUES ($1, 'default', $2, 'sms', 'inbound', 'customer', 'SM-dup-1', now())`,
+        [randomUUID(), conversationId],
+      );
+    await insert();
+    await expect(insert()).rejects.toThrow(/messages_provider_uq/);
+  });
+});
