@@ -15,8 +15,9 @@ export class TcpProxy {
   ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
-    let proxy: TcpProxy | undefined;
+    const holder: { proxy?: TcpProxy } = {};
     const server = createServer((client) => {
+      const proxy = holder.proxy;
       const upstream = connect(targetPort, targetHost);
       for (const socket of [client, upstream]) {
         proxy!.sockets.add(socket);
@@ -34,8 +35,8 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
-    proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
-    return proxy;
+    holder.proxy = new TcpProxy(server, typeof address === 'object' && address ? address.port : 0);
+    return holder.proxy;
   }
 
   cut(): void {
