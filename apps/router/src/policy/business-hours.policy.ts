@@ -1,0 +1,257 @@
+/**
+ * Business hours of a queue: weekly opening intervals in local wall-clock time of one IANA zone, plus
+ * holidays that close whole local days. Answers "open now?", "when does it next open?" and "when does
+ * it next close?".
+ *
+ * Invariants:
+ * - Open or closed depends only on the local wall clock (date + time of day in `timeZone`), read with
+ *   Intl, so DST needs no special case: a spring-forward day has no 02:xx at all, a fall-back day has
+ *   02:xx twice and is open both times if 02:xx lies in an interval.
+ * - Intervals are half-open [start, end): 09:00–17:00 is closed at 17:00:00.000. Intervals never cross
+ *   midnight (end > start, "24:00" allowed as end); 22:00–02:00 is written as two days, and the
+ *   seams between touching intervals (also across midnight) are not closings.
+ * - nextOpening / nextClosing agree with isOpen exactly: they return the first instant t ≥ at where
+ *   isOpen(t) is true / false (so `at` itself when already in that state), looking 14 days ahead at
+ *   most, and undefined beyond that.
+ * - The functions take an already validated value (`businessHoursSchema.parse`) and never throw for
+ *   one, except for an invalid Date.
+ */
+import { z } from 'zod';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+const MINUTES_PER_DAY = 1440;
+/** How far nextOpening / nextClosing look; a queue shut for longer than this is "not soon". */
+const HORIZON_MS = 14 * DAY_MS;
+/** Offset changes are searched by stepping this far; shorter than any gap between two real transitions. */
+const TRANSITION_PROBE_MS = 6 * 3_600_000;
+
+const DAY_KEYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+
+const CLOCK_TIME = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
+const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function minutesOf(clock: string): number {
+  return Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
+}
+
+function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isCalendarDate(value: string): boolean {
+  const match = LOCAL_DATE.exec(value);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  // Date.UTC rolls 2026-02-30 over into March; a real date survives the round trip.
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+const clockTimeSchema = z.string().regex(CLOCK_TIME, { error: 'expected a time "HH:MM" from 00:00 to 24:00' });
+
+const intervalSchema = z.tuple([clockTimeSchema, clockTimeSchema]).superRefine(([start, end], ctx) => {
+  if (!CLOCK_TIME.test(start) || !CLOCK_TIME.test(end)) return; // already reported by the element schema
+  if (start === '24:00') {
+    ctx.addIssue({ code: 'custom', message: '"24:00" is only allowed as the end of an interval' });
+  } else if (minutesOf(end) <= minutesOf(start)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `interval ${start}–${end} must end after it starts (split an interval across midnight into two days, ending the first at "24:00")`,
+    });
+  }
+});
+
+const dayIntervalsSchema = z.array(intervalSchema).superRefine((intervals, ctx) => {
+  const sorted = [...intervals].sort((a, b) => minutesOf(a[0]) - minutesOf(b[0]));
+  for (let i = 1; i < sorted.length; i += 1) {
+    const [previous, current] = [sorted[i - 1]!, sorted[i]!];
+    if (minutesOf(current[0]) < minutesOf(previous[1])) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `intervals ${previous[0]}–${previous[1]} and ${current[0]}–${current[1]} overlap`,
+      });
+    }
+  }
+});
+
+export const businessHoursSchema = z
+  .object({
+    timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin"' }),
+    weekly: z
+      .object({
+        mon: dayIntervalsSchema.optional(),
+        tue: dayIntervalsSchema.optional(),
+        wed: dayIntervalsSchema.optional(),
+        thu: dayIntervalsSchema.optional(),
+        fri: dayIntervalsSchema.optional(),
+        sat: dayIntervalsSchema.optional(),
+        sun: dayIntervalsSchema.optional(),
+      })
+      .strict(),
+    holidays: z
+      .array(z.string().refine(isCalendarDate, { error: 'expected a calendar date "YYYY-MM-DD"' }))
+      .optional(),
+  })
+  .strict();
+
+export type BusinessHours = z.output<typeof businessHoursSchema>;
+
+/** Local wall-clock readings are carried as "local milliseconds": the wall clock read as if it were UTC. */
+class ZoneClock {
+  private readonly format: Intl.DateTimeFormat;
+
+  constructor(timeZone: string) {
+    // h23 because some ICU versions print midnight as "24" with hour12: false.
+    this.format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  }
+
+  localMs(instant: number): number {
+    const parts: Partial<Record<Intl.DateTimeFormatPartTypes, number>> = {};
+    for (const part of this.format.formatToParts(instant)) {
+      if (part.type !== 'literal') parts[part.type] = Number(part.value);
+    }
+    const wholeSeconds = Date.UTC(parts.year!, parts.month! - 1, parts.day!, parts.hour!, parts.minute!, parts.second!);
+    // Intl drops milliseconds; no zone offset has a sub-second part, so they carry over unchanged.
+    return wholeSeconds + (((instant % 1000) + 1000) % 1000);
+  }
+
+  offset(instant: number): number {
+    return this.localMs(instant) - instant;
+  }
+
+  /** Every instant whose wall clock reads `local`: none in a spring-forward gap, two in a fall-back overlap. */
+  instantsAt(local: number): number[] {
+    // Any instant showing `local` lies within ±14 h of it, so the offsets in force a day either side cover it.
+    const offsets = new Set([this.offset(local - DAY_MS), this.offset(local + DAY_MS)]);
+    const instants: number[] = [];
+    for (const offset of offsets) {
+      const instant = local - offset;
+      if (this.localMs(instant) === local) instants.push(instant);
+    }
+    return instants;
+  }
+
+  /** Instants in [from, to] where the offset changes, i.e. where the wall clock jumps. */
+  transitions(from: number, to: number): number[] {
+    const found: number[] = [];
+    let before = from;
+    let beforeOffset = this.offset(before);
+    while (before < to) {
+      const after = Math.min(before + TRANSITION_PROBE_MS, to);
+      const afterOffset = this.offset(after);
+      if (afterOffset !== beforeOffset) {
+        let [low, high] = [before, after];
+        while (high - low > 1) {
+          const middle = Math.floor((low + high) / 2);
+          if (this.offset(middle) === beforeOffset) low = middle;
+          else high = middle;
+        }
+        found.push(high);
+      }
+      [before, beforeOffset] = [after, afterOffset];
+    }
+    return found;
+  }
+}
+
+interface CompiledHours {
+  clock: ZoneClock;
+  /** Per weekday (0 = Sunday), intervals in minutes of the day. */
+  days: Array<Array<[number, number]>>;
+  /** Per weekday, the minutes of the day where the state can change (always including midnight). */
+  breakpoints: number[][];
+  holidays: ReadonlySet<string>;
+}
+
+const clocks = new Map<string, ZoneClock>();
+const compiled = new WeakMap<BusinessHours, CompiledHours>();
+
+// Building an Intl.DateTimeFormat costs far more than using one, so both caches pay off per call.
+function compile(hours: BusinessHours): CompiledHours {
+  const cached = compiled.get(hours);
+  if (cached) return cached;
+  let clock = clocks.get(hours.timeZone);
+  if (!clock) {
+    clock = new ZoneClock(hours.timeZone);
+    clocks.set(hours.timeZone, clock);
+  }
+  const days = DAY_KEYS.map((key) =>
+    (hours.weekly[key] ?? []).map(([start, end]): [number, number] => [minutesOf(start), minutesOf(end)]),
+  );
+  const breakpoints = days.map((intervals) => [0, ...intervals.flatMap(([start, end]) => [start, end % MINUTES_PER_DAY])]);
+  const result: CompiledHours = { clock, days, breakpoints, holidays: new Set(hours.holidays ?? []) };
+  compiled.set(hours, result);
+  return result;
+}
+
+function openAtLocal(hours: CompiledHours, local: number): boolean {
+  const dayStart = Math.floor(local / DAY_MS) * DAY_MS;
+  const day = new Date(dayStart);
+  if (hours.holidays.has(day.toISOString().slice(0, 10))) return false;
+  const minute = (local - dayStart) / MINUTE_MS;
+  return hours.days[day.getUTCDay()]!.some(([start, end]) => start <= minute && minute < end);
+}
+
+function instantOf(at: Date): number {
+  const instant = at.getTime();
+  if (Number.isNaN(instant)) throw new RangeError('business hours: invalid Date');
+  return instant;
+}
+
+/**
+ * Every instant in (from, from + horizon] where open/closed can change: the wall clock reaching a
+ * breakpoint, or jumping over one at an offset change. Between two of them the state is constant.
+ */
+function changeCandidates(hours: CompiledHours, from: number): number[] {
+  const to = from + HORIZON_MS;
+  const { clock } = hours;
+  const candidates = clock.transitions(from, to);
+  // One local day of margin on each side covers wall clocks that run behind or ahead of `from`'s date.
+  const firstDay = Math.floor(clock.localMs(from) / DAY_MS) * DAY_MS - DAY_MS;
+  const lastDay = Math.floor(clock.localMs(to) / DAY_MS) * DAY_MS + DAY_MS;
+  for (let dayStart = firstDay; dayStart <= lastDay; dayStart += DAY_MS) {
+    for (const minute of hours.breakpoints[new Date(dayStart).getUTCDay()]!) {
+      candidates.push(...clock.instantsAt(dayStart + minute * MINUTE_MS));
+    }
+  }
+  return [...new Set(candidates)].filter((instant) => instant > from && instant <= to).sort((a, b) => a - b);
+}
+
+function nextInstantWhere(hours: BusinessHours, at: Date, open: boolean): Date | undefined {
+  const from = instantOf(at);
+  const compiledHours = compile(hours);
+  const stateAt = (instant: number): boolean => openAtLocal(compiledHours, compiledHours.clock.localMs(instant));
+  if (stateAt(from) === open) return new Date(from);
+  const found = changeCandidates(compiledHours, from).find((instant) => stateAt(instant) === open);
+  return found === undefined ? undefined : new Date(found);
+}
+
+export function isOpen(hours: BusinessHours, at: Date): boolean {
+  const compiledHours = compile(hours);
+  return openAtLocal(compiledHours, compiledHours.clock.localMs(instantOf(at)));
+}
+
+/** The first instant at or after `at` when the queue is open; undefined if it stays shut for 14 days. */
+export function nextOpening(hours: BusinessHours, at: Date): Date | undefined {
+  return nextInstantWhere(hours, at, true);
+}
+
+/** The first instant at or after `at` when the queue is closed; undefined if it stays open for 14 days. */
+export function nextClosing(hours: BusinessHours, at: Date): Date | undefined {
+  return nextInstantWhere(hours, at, false);
+}
