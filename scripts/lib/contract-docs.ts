@@ -7,5 +7,6 @@ export function renderContractDocs(version: string): Record<string, string> {
     'docs/asyncapi.json': json(buildAsyncApiDocument(version)),
     'docs/schemas/inbound-envelope.v1.json': json(jsonSchemas.inboundEnvelope()),
     'docs/schemas/router-event.json': json(jsonSchemas.routerEvent()),
+    'docs/schemas/router-command.json': json(jsonSchemas.routerCommand()),
   };
 }

@@ -47,7 +47,7 @@ describe('router (process)', () => {
 
     const [assigned] = await events.waitForCount(1, 'assignment event');
     expect(assigned.routingKey).toBe(routingKeys.agent(agentId, 'assigned'));
-    expect(assigned.body).toMatchObject({ type: 'agent.assigned', agentId, channel: 'sms', mode: 'async', messageId });
+    expect(assigned.body).toMatchObject({ type: 'agent.assigned', agentId, channel: 'sms', mode: 'async', via: 'routing' });
     expect(assigned.headers[HEADERS.correlationId]).toBe(messageId);
 
     const { rows } = await pool.query(

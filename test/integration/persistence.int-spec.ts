@@ -61,9 +61,10 @@ describe('schema invariants', () => {
       `INSERT INTO channel_identities (id, tenant_id, customer_id, channel, address) VALUES ($1, 'default', $2, 'sms', $3)`,
       [identityId, customerId, `+1${Date.now()}${Math.floor(Math.random() * 1000)}`],
     );
+    await pool.query(`INSERT INTO queues (tenant_id, id, name) VALUES ('default', 'default', 'Default') ON CONFLICT DO NOTHING`);
     await pool.query(
-      `INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, mode, status, last_message_at)
-       VALUES ($1, 'default', $2, $3, 'sms', 'async', 'queued', now())`,
+      `INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, mode, status, last_message_at, queue_id, rank_at)
+       VALUES ($1, 'default', $2, $3, 'sms', 'async', 'queued', now(), 'default', now())`,
       [conversationId, customerId, identityId],
     );
     await pool.query(`INSERT INTO agents (id, tenant_id, name) VALUES ($1, 'default', $1)`, [agentId]);

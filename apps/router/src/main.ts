@@ -13,7 +13,10 @@ import { installGracefulShutdown } from '@app/observability';
 import { routerEnvSchema } from './router.config';
 import { RouterModule } from './router.module';
 
-const ROUTER_INBOUND = PRODUCT_TOPOLOGY.workQueues.find((queue) => queue.name === QUEUES.routerInbound)!;
+const CONSUMED = [QUEUES.routerInbound, QUEUES.routerCommands];
+const DELIVERY_LIMIT = Math.min(
+  ...PRODUCT_TOPOLOGY.workQueues.filter((queue) => CONSUMED.includes(queue.name as never)).map((queue) => queue.deliveryLimit),
+);
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(routerEnvSchema, 'router');
@@ -25,7 +28,7 @@ async function bootstrap(): Promise<void> {
   const transport = new AmqpTransport(
     app.get(AmqpConnection),
     app.get(Publisher),
-    { queues: [QUEUES.routerInbound], prefetch: config.AMQP_PREFETCH, deliveryLimit: ROUTER_INBOUND.deliveryLimit },
+    { queues: CONSUMED, prefetch: config.AMQP_PREFETCH, deliveryLimit: DELIVERY_LIMIT },
     new NestLogger('AmqpTransport'),
   );
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });

@@ -6,6 +6,15 @@ export const routerEnvSchema = commonEnvSchema.extend({
   MIGRATIONS_RUN: envTypes.bool.default(true),
   OUTBOX_POLL_MS: envTypes.int(50, 60_000).default(1_000),
   OUTBOX_BATCH_SIZE: envTypes.int(1, 10_000).default(200),
+  /** Global capacity defaults; a queue's caps override them, an agent's caps override the queue's. */
+  DEFAULT_SYNC_CAP: envTypes.int(0, 100).default(1),
+  DEFAULT_ASYNC_CAP: envTypes.int(0, 100).default(8),
+  /** While holding a sync item an agent gets no new async thread (overridable per queue/agent). */
+  SYNC_BLOCKS_ASYNC: envTypes.bool.default(true),
+  /** How long a presence lasts without a heartbeat before the agent is taken offline. */
+  PRESENCE_LEASE_S: envTypes.int(5, 3_600).default(30),
+  /** Routing timers' period; 0 turns them off (tests drive them by hand). */
+  SCHEDULER_INTERVAL_MS: envTypes.int(0, 60_000).default(500),
 });
 
 export type RouterConfig = z.output<typeof routerEnvSchema>;

@@ -2,15 +2,30 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AmqpConnection, MessagingModule } from '@app/messaging';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { DatabaseHealth, PersistenceModule } from '@app/persistence';
-import { AssignConversationUseCase } from './assignment/assign-conversation.use-case';
+import { CommandController } from './commands/command.controller';
 import { InboundController } from './ingest/inbound.controller';
 import { IngestMessageUseCase } from './ingest/ingest-message.use-case';
 import { OutboxRelay } from './outbox/outbox.relay';
+import { PriorityPolicy } from './policy/priority.policy';
 import { ROUTER_CONFIG, type RouterConfig } from './router.config';
+import { Clock, SystemClock } from './routing/clock';
+import { QueueResolver } from './routing/queue-resolver';
+import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing/routing-defaults';
+import { RoutingEngine } from './routing/routing-engine';
+import { RoutingScheduler } from './timers/routing-scheduler';
+import { ConversationHandlingUseCase } from './use-cases/conversation-handling.use-case';
+import { OfferResponseUseCase } from './use-cases/offer-response.use-case';
+import { SetPresenceUseCase } from './use-cases/set-presence.use-case';
 
 @Module({})
 export class RouterModule {
-  static forRoot(config: RouterConfig): DynamicModule {
+  static forRoot(config: RouterConfig, clock: Clock = new SystemClock()): DynamicModule {
+    const defaults: RoutingDefaults = {
+      syncCap: config.DEFAULT_SYNC_CAP,
+      asyncCap: config.DEFAULT_ASYNC_CAP,
+      syncBlocksAsync: config.SYNC_BLOCKS_ASYNC,
+      leaseSeconds: config.PRESENCE_LEASE_S,
+    };
     return {
       module: RouterModule,
       imports: [
@@ -27,12 +42,20 @@ export class RouterModule {
         HealthModule.register([AmqpConnection, DatabaseHealth]),
         MetricsModule,
       ],
-      controllers: [InboundController],
+      controllers: [InboundController, CommandController],
       providers: [
         { provide: ROUTER_CONFIG, useValue: config },
-        AssignConversationUseCase,
+        { provide: ROUTING_DEFAULTS, useValue: defaults },
+        { provide: Clock, useValue: clock },
+        { provide: PriorityPolicy, useFactory: () => new PriorityPolicy() },
+        QueueResolver,
+        RoutingEngine,
         IngestMessageUseCase,
+        SetPresenceUseCase,
+        OfferResponseUseCase,
+        ConversationHandlingUseCase,
         OutboxRelay,
+        RoutingScheduler,
       ],
     };
   }

@@ -4,6 +4,7 @@
  * docs/asyncapi.json; a test checks the committed file is current and valid.
  */
 import { AGENT_EVENTS, CONVERSATION_EVENTS, EXCHANGES, HEADERS, QUEUES } from './topology.constant';
+import { COMMAND_TYPES } from './commands.schema';
 import { CHANNELS } from './channel.constant';
 import { jsonSchemas } from './json-schema';
 
@@ -90,6 +91,14 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         messages: { routerEvent: { $ref: '#/components/messages/RouterEvent' } },
         bindings: topicExchange(EXCHANGES.events),
       },
+      commands: {
+        address: 'command.{type}',
+        title: `Exchange \`${EXCHANGES.commands}\``,
+        description: `Agent commands (presence, accept, decline, close, release, transfer). The router consumes them from \`${QUEUES.routerCommands}\`, processes each commandId once and answers with \`agent.<agentId>.command-result\`.`,
+        parameters: { type: { enum: [...COMMAND_TYPES] } },
+        messages: { routerCommand: { $ref: '#/components/messages/RouterCommand' } },
+        bindings: topicExchange(EXCHANGES.commands),
+      },
       deadLetter: {
         address: QUEUES.routerInbound,
         title: `Exchange \`${EXCHANGES.deadLetter}\``,
@@ -104,6 +113,12 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         title: 'The router consumes inbound envelopes',
         channel: { $ref: '#/channels/inbound' },
         messages: [{ $ref: '#/channels/inbound/messages/inboundEnvelope' }],
+      },
+      receiveCommand: {
+        action: 'receive',
+        title: 'The router carries out agent commands',
+        channel: { $ref: '#/channels/commands' },
+        messages: [{ $ref: '#/channels/commands/messages/routerCommand' }],
       },
       sendAgentEvent: {
         action: 'send',
@@ -133,6 +148,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
           jsonSchemas.inboundEnvelope(),
         ),
         RouterEvent: message('RouterEvent', 'Router event', 'An assignment or lifecycle event', jsonSchemas.routerEvent()),
+        RouterCommand: message('RouterCommand', 'Router command', 'An agent command', jsonSchemas.routerCommand()),
       },
     },
   };

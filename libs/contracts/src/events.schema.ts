@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CHANNELS, MODES } from './channel.constant';
+import { CONVERSATION_EVENTS, type ConversationEventName } from './topology.constant';
 
 const base = {
   eventId: z.uuid(),
@@ -19,8 +20,7 @@ export const agentAssignedEventSchema = z.object({
   agentId: z.string(),
   channel: z.enum(CHANNELS),
   mode: z.enum(MODES),
-  messageId: z.uuid().describe('The message that caused the assignment'),
-  customer: z.object({ customerId: z.uuid(), displayName: z.string().optional() }),
+  via: z.enum(['routing', 'sticky', 'offer']).describe('How the agent got it: chosen, returned to, or accepted'),
 });
 
 export const agentMessageEventSchema = z.object({
@@ -31,9 +31,33 @@ export const agentMessageEventSchema = z.object({
   messageId: z.uuid(),
 });
 
+export const agentRoutingEventSchema = z.object({
+  ...base,
+  type: z.enum(['agent.offer', 'agent.offer-withdrawn', 'agent.revoked']),
+  agentId: z.string(),
+  channel: z.enum(CHANNELS),
+  mode: z.enum(MODES),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe('Offers: when the offer lapses'),
+  reason: z.string().optional().describe('Withdrawals and revocations: declined, timeout, closed, transferred…'),
+});
+
+export const commandResultEventSchema = z.object({
+  eventId: z.uuid(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  tenantId: z.string(),
+  type: z.literal('agent.command-result'),
+  agentId: z.string(),
+  commandId: z.uuid(),
+  command: z.string(),
+  ok: z.boolean(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+  data: z.unknown().optional(),
+});
+
 export const conversationEventSchema = z.object({
   ...base,
-  type: z.enum(['conversation.created', 'conversation.queued', 'conversation.assigned']),
+  type: z.enum(CONVERSATION_EVENTS.map((name) => `conversation.${name}` as const) as [`conversation.${ConversationEventName}`, ...Array<`conversation.${ConversationEventName}`>]),
   channel: z.enum(CHANNELS),
   mode: z.enum(MODES),
   agentId: z.string().optional(),
@@ -42,6 +66,8 @@ export const conversationEventSchema = z.object({
 export const routerEventSchema = z.discriminatedUnion('type', [
   agentAssignedEventSchema,
   agentMessageEventSchema,
+  agentRoutingEventSchema,
+  commandResultEventSchema,
   conversationEventSchema,
 ]);
 

@@ -4,3 +4,4 @@ export * from './envelope.schema';
 export * from './events.schema';
 export * from './json-schema';
 export * from './asyncapi.document';
+export * from './commands.schema';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { inboundEnvelopeSchema } from './envelope.schema';
 import { routerEventSchema } from './events.schema';
+import { routerCommandSchema } from './commands.schema';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -17,4 +18,5 @@ function toDraft7(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
 export const jsonSchemas = {
   inboundEnvelope: () => ({ title: 'InboundEnvelopeV1', ...toDraft7(inboundEnvelopeSchema, 'input') }),
   routerEvent: () => ({ title: 'RouterEvent', ...toDraft7(routerEventSchema, 'output') }),
+  routerCommand: () => ({ title: 'RouterCommand', ...toDraft7(routerCommandSchema, 'input') }),
 };

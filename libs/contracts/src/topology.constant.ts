@@ -13,6 +13,8 @@ export const EXCHANGES = {
   agent: 'agent',
   /** Conversation lifecycle events for other systems: `conversation.<event>`. */
   events: 'events',
+  /** Agent and supervisor commands for the router: `command.<type>`. */
+  commands: 'commands',
   /** Messages a consumer gave up on, routed by the name of the queue they came from. */
   deadLetter: 'dead-letter',
 } as const;
@@ -22,12 +24,21 @@ export type ExchangeName = (typeof EXCHANGES)[keyof typeof EXCHANGES];
 export const QUEUES = {
   /** The router's work queue: every `inbound.*` envelope. */
   routerInbound: 'router.inbound',
+  /** The router's command queue: every `command.*`. */
+  routerCommands: 'router.commands',
 } as const;
 
-export const AGENT_EVENTS = ['assigned', 'message'] as const;
+export const AGENT_EVENTS = [
+  'offer',
+  'offer-withdrawn',
+  'assigned',
+  'message',
+  'revoked',
+  'command-result',
+] as const;
 export type AgentEventName = (typeof AGENT_EVENTS)[number];
 
-export const CONVERSATION_EVENTS = ['created', 'queued', 'assigned'] as const;
+export const CONVERSATION_EVENTS = ['created', 'queued', 'assigned', 'closed', 'reopened', 'transferred'] as const;
 export type ConversationEventName = (typeof CONVERSATION_EVENTS)[number];
 
 /** Agent ids travel inside routing keys, so they may not contain the topic separator or wildcards. */
@@ -40,6 +51,8 @@ export const routingKeys = {
   agent: (agentId: string, event: AgentEventName) => `agent.${agentId}.${event}`,
   agentAll: 'agent.#',
   conversation: (event: ConversationEventName) => `conversation.${event}`,
+  command: (type: string) => `command.${type}`,
+  commandAll: 'command.#',
 } as const;
 
 /** AMQP headers this product sets and reads. */

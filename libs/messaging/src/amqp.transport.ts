@@ -36,6 +36,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
   private consumerTags: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
+  private reopening = false;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -85,7 +86,8 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     const channel = await model.createChannel();
     channel.on('error', (error: Error) => this.log.warn?.({ err: error.message }, 'consumer channel error'));
     channel.on('close', () => {
-      if (this.channel === channel) this.channel = undefined;
+      if (this.channel !== channel) return;
+      this.channel = undefined;
       // The connection is up but this channel died (a channel-level error): consume on a new one.
       this.reopen(model);
     });
@@ -110,14 +112,27 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     this.consumerTags = tags;
   }
 
-  private reopen(model: ChannelModel, delayMs = 0): void {
-    setTimeout(() => {
-      if (this.closing || this.connection.current() !== model || this.channel) return;
-      this.startConsuming(model).catch((error: Error) => {
-        this.log.warn?.({ err: error.message }, 'reopening consumer channel failed; retrying');
-        this.reopen(model, Math.min(5_000, Math.max(200, delayMs * 2)));
-      });
-    }, delayMs);
+  /** One re-subscription loop at a time, backing off until the queue is consumable again. */
+  private reopen(model: ChannelModel): void {
+    if (this.reopening) return;
+    this.reopening = true;
+    const attempt = (delayMs: number) =>
+      setTimeout(() => {
+        if (this.closing || this.connection.current() !== model) {
+          this.reopening = false;
+          return;
+        }
+        this.startConsuming(model).then(
+          () => {
+            this.reopening = false;
+          },
+          (error: Error) => {
+            this.log.warn?.({ err: error.message }, 'reopening consumer channel failed; retrying');
+            attempt(Math.min(5_000, Math.max(200, delayMs * 2)));
+          },
+        );
+      }, delayMs);
+    attempt(0);
   }
 
   private track(work: Promise<void>): void {

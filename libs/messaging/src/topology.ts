@@ -40,13 +40,19 @@ export const workQueueArguments = (queue: WorkQueueSpec): Record<string, unknown
 });
 
 export const PRODUCT_TOPOLOGY: TopologySpec = {
-  exchanges: [EXCHANGES.inbound, EXCHANGES.outbound, EXCHANGES.agent, EXCHANGES.events, EXCHANGES.deadLetter],
+  exchanges: [EXCHANGES.inbound, EXCHANGES.outbound, EXCHANGES.agent, EXCHANGES.events, EXCHANGES.commands, EXCHANGES.deadLetter],
   workQueues: [
     {
       name: QUEUES.routerInbound,
       bindings: [{ exchange: EXCHANGES.inbound, pattern: routingKeys.inboundAll }],
       deliveryLimit: 5,
       maxLength: 1_000_000,
+    },
+    {
+      name: QUEUES.routerCommands,
+      bindings: [{ exchange: EXCHANGES.commands, pattern: routingKeys.commandAll }],
+      deliveryLimit: 5,
+      maxLength: 100_000,
     },
   ],
 };

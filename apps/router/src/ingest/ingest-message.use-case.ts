@@ -1,9 +1,11 @@
 /**
  * Ingests one inbound envelope in one transaction: resolve the customer and their channel identity,
- * continue the open conversation on that identity and thread (or open one), store the message once
- * (dedupe on tenant + channel + provider message id), then route: a new or waiting conversation is
- * offered to the assignment use case, a message on an assigned thread goes to the holding agent.
- * Events are written to the outbox in the same transaction. The caller acks only after commit (I4, I7).
+ * continue the open conversation on that identity and thread, reopen a recently closed async thread,
+ * or open a new conversation in its queue; store the message once (dedupe on tenant + channel +
+ * provider message id); then route: a new or reopened conversation goes to the routing engine (sticky
+ * to the customer's last agent), a message on a held thread goes to the holding agent and is never
+ * re-routed. Events are written to the outbox in the same transaction; the caller acks only after
+ * commit (I4, I7).
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -12,29 +14,40 @@ import {
   DEFAULT_CHANNEL_MODE,
   EXCHANGES,
   routingKeys,
-  type AgentAssignedEvent,
   type AgentMessageEvent,
   type ConversationEvent,
+  type ConversationEventName,
   type InboundEnvelope,
   type Mode,
 } from '@app/contracts';
 import { inTransaction, rows } from '@app/persistence';
-import { AssignConversationUseCase } from '../assignment/assign-conversation.use-case';
 import { OutboxRelay } from '../outbox/outbox.relay';
+import { rankAt } from '../policy/aging.policy';
+import { PriorityPolicy } from '../policy/priority.policy';
+import { QueueResolver } from '../routing/queue-resolver';
+import { RoutingEngine } from '../routing/routing-engine';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 
 export type IngestOutcome =
   | { kind: 'duplicate' }
-  | { kind: 'stored'; conversationId: string; status: 'assigned' | 'queued'; agentId?: string; newConversation: boolean };
+  | {
+      kind: 'stored';
+      conversationId: string;
+      status: 'queued' | 'offered' | 'assigned' | 'bot';
+      agentId?: string;
+      opened: 'new' | 'reopened' | 'continued';
+    };
 
 interface ConversationRow {
   id: string;
-  status: 'queued' | 'assigned';
+  status: 'bot' | 'queued' | 'offered' | 'assigned';
   mode: Mode;
   assigned_agent_id: string | null;
   customer_id: string;
 }
+
+const CONVERSATION_COLUMNS = 'id, status, mode, assigned_agent_id, customer_id';
 
 class DuplicateMessage extends Error {}
 
@@ -42,7 +55,9 @@ class DuplicateMessage extends Error {}
 export class IngestMessageUseCase {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly assign: AssignConversationUseCase,
+    private readonly engine: RoutingEngine,
+    private readonly queues: QueueResolver,
+    private readonly priority: PriorityPolicy,
     private readonly outbox: OutboxRelay,
   ) {}
 
@@ -73,7 +88,12 @@ export class IngestMessageUseCase {
 
     const identity = await this.resolveIdentity(runner, envelope);
     const mode = envelope.mode ?? DEFAULT_CHANNEL_MODE[envelope.channel];
-    const { conversation, created } = await this.resolveConversation(runner, envelope, identity, mode);
+    const score = this.priority.score({
+      explicitPriority: envelope.priority,
+      text: envelope.content.text,
+      attributes: envelope.attributes,
+    });
+    const { conversation, opened } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
 
     const inserted = await rows(
       runner,
@@ -92,7 +112,7 @@ export class IngestMessageUseCase {
         envelope.content.text ?? null,
         JSON.stringify(envelope.content.attachments),
         JSON.stringify(envelope.attributes),
-        envelope.priority,
+        score.priority,
         envelope.providerTimestamp ?? null,
         envelope.receivedAt,
         correlationId ?? null,
@@ -103,76 +123,75 @@ export class IngestMessageUseCase {
 
     await runner.query(
       `UPDATE conversations SET last_message_at = now(), priority = GREATEST(priority, $2), updated_at = now() WHERE id = $1`,
-      [conversation.id, envelope.priority],
+      [conversation.id, score.priority],
     );
 
     const events: OutboxEvent[] = [];
     const base = {
-      occurredAt: new Date().toISOString(),
+      occurredAt: this.engine.now().toISOString(),
       tenantId: envelope.tenantId,
       conversationId: conversation.id,
       correlationId,
     };
-    if (created) {
-      routerMetrics.conversations.inc({ channel: envelope.channel, mode });
-      events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.created', channel: envelope.channel, mode }));
+
+    if (opened === 'continued') {
+      if (conversation.status === 'assigned' && conversation.assigned_agent_id) {
+        const agentId = conversation.assigned_agent_id;
+        const event: AgentMessageEvent = {
+          ...base,
+          eventId: randomUUID(),
+          type: 'agent.message',
+          agentId,
+          channel: envelope.channel,
+          messageId: envelope.messageId,
+        };
+        events.push({ exchange: EXCHANGES.agent, routingKey: routingKeys.agent(agentId, 'message'), payload: event, correlationId });
+      }
+      await writeOutbox(runner, events, correlationId);
+      return {
+        kind: 'stored',
+        conversationId: conversation.id,
+        status: conversation.status,
+        agentId: conversation.assigned_agent_id ?? undefined,
+        opened,
+      };
     }
 
-    if (conversation.status === 'assigned' && conversation.assigned_agent_id) {
-      const agentId = conversation.assigned_agent_id;
-      const event: AgentMessageEvent = {
-        ...base,
-        eventId: randomUUID(),
-        type: 'agent.message',
-        agentId,
-        channel: envelope.channel,
-        messageId: envelope.messageId,
-      };
-      events.push({ exchange: EXCHANGES.agent, routingKey: routingKeys.agent(agentId, 'message'), payload: event, correlationId });
-      await writeOutbox(runner, events);
-      return { kind: 'stored', conversationId: conversation.id, status: 'assigned', agentId, newConversation: created };
-    }
-
-    const claimed = await this.assign.execute(runner, { id: conversation.id, tenantId: envelope.tenantId, mode });
-    if (claimed) {
-      routerMetrics.assignments.inc({ mode });
-      const assigned: AgentAssignedEvent = {
-        ...base,
-        eventId: randomUUID(),
-        type: 'agent.assigned',
-        agentId: claimed.agentId,
-        channel: envelope.channel,
-        mode,
-        messageId: envelope.messageId,
-        customer: { customerId: conversation.customer_id, displayName: envelope.customer.displayName },
-      };
+    const lifecycle = opened === 'new' ? 'conversation.created' : 'conversation.reopened';
+    routerMetrics.conversations.inc({ channel: envelope.channel, mode });
+    events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: lifecycle, channel: envelope.channel, mode }));
+    await this.engine.audit(
+      runner,
+      { id: conversation.id, tenant_id: envelope.tenantId, mode },
+      null,
+      opened === 'new' ? 'enqueue' : 'reopen',
+      null,
+      'queued',
+      'router',
+      { priority: score.priority, reasons: score.reasons },
+    );
+    const routed = await this.engine.route(runner, conversation.id, 'router', events);
+    if (routed.status === 'queued') {
+      routerMetrics.queued.inc({ mode });
+      events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
+    } else {
       events.push(
-        { exchange: EXCHANGES.agent, routingKey: routingKeys.agent(claimed.agentId, 'assigned'), payload: assigned, correlationId },
         this.conversationEvent({
           ...base,
           eventId: randomUUID(),
           type: 'conversation.assigned',
           channel: envelope.channel,
           mode,
-          agentId: claimed.agentId,
+          agentId: routed.agentId,
         }),
       );
-    } else if (created) {
-      routerMetrics.queued.inc({ mode });
-      events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
     }
-    await writeOutbox(runner, events);
-    return {
-      kind: 'stored',
-      conversationId: conversation.id,
-      status: claimed ? 'assigned' : 'queued',
-      agentId: claimed?.agentId,
-      newConversation: created,
-    };
+    await writeOutbox(runner, events, correlationId);
+    return { kind: 'stored', conversationId: conversation.id, status: routed.status, agentId: routed.agentId, opened };
   }
 
   private conversationEvent(event: ConversationEvent): OutboxEvent {
-    const name = event.type.slice('conversation.'.length) as 'created' | 'queued' | 'assigned';
+    const name = event.type.slice('conversation.'.length) as ConversationEventName;
     return {
       exchange: EXCHANGES.events,
       routingKey: routingKeys.conversation(name),
@@ -235,31 +254,89 @@ export class IngestMessageUseCase {
     envelope: InboundEnvelope,
     identity: { id: string; customerId: string },
     mode: Mode,
-  ): Promise<{ conversation: ConversationRow; created: boolean }> {
+    priority: number,
+  ): Promise<{ conversation: ConversationRow; opened: 'new' | 'reopened' | 'continued' }> {
     const threadKey = envelope.provider.threadId ?? '';
     const lookup = async () =>
       (
         await rows<ConversationRow>(
           runner,
-          `SELECT id, status, mode, assigned_agent_id, customer_id FROM conversations
+          `SELECT ${CONVERSATION_COLUMNS} FROM conversations
             WHERE identity_id = $1 AND thread_key = $2 AND status <> 'closed' FOR UPDATE`,
           [identity.id, threadKey],
         )
       )[0];
     const open = await lookup();
-    if (open) return { conversation: open, created: false };
+    if (open) return { conversation: open, opened: 'continued' };
+
+    const queue = await this.queues.resolve(runner, envelope.tenantId, envelope.channel, envelope.attributes.queue);
+    const now = this.engine.now();
+    const rank = rankAt(now, priority + queue.base_priority, queue.aging_per_minute);
+
+    // Async threads never really end: a customer who writes again within the window continues
+    // the same conversation (and history), routed back to the last agent when they have room.
+    const reopened = await rows<ConversationRow>(
+      runner,
+      `UPDATE conversations c
+          SET status = 'queued', queue_id = q.id, queued_at = $3, rank_at = $4, closed_at = NULL,
+              priority = $5, version = c.version + 1, updated_at = $3
+         FROM queues q
+        WHERE c.id = (
+                SELECT id FROM conversations
+                 WHERE identity_id = $1 AND thread_key = $2 AND status = 'closed' AND mode = 'async'
+                 ORDER BY closed_at DESC LIMIT 1)
+          AND q.tenant_id = c.tenant_id AND q.id = COALESCE(c.queue_id, $6)
+          AND c.closed_at > $3::timestamptz - make_interval(secs => q.reopen_window_s)
+        RETURNING c.id, c.status, c.mode, c.assigned_agent_id, c.customer_id`,
+      [identity.id, threadKey, now, rank, priority, queue.id],
+    );
+    if (reopened[0]) {
+      await this.startTimings(runner, reopened[0].id, now);
+      return { conversation: reopened[0], opened: 'reopened' };
+    }
+
+    // A new conversation inherits the customer's last agent (any channel) for stickiness.
     const inserted = await rows<ConversationRow>(
       runner,
       `INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, thread_key, mode, status, priority,
-                                  queued_at, last_message_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, now(), now())
+                                  queue_id, queued_at, rank_at, last_message_at, last_agent_id, last_assigned_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $10, prev.last_agent_id, prev.last_assigned_at
+         FROM (SELECT NULL) seed
+         LEFT JOIN LATERAL (
+           SELECT last_agent_id, last_assigned_at FROM conversations
+            WHERE customer_id = $3 AND last_agent_id IS NOT NULL
+            ORDER BY last_assigned_at DESC NULLS LAST LIMIT 1) prev ON true
        ON CONFLICT (identity_id, thread_key) WHERE status <> 'closed' DO NOTHING
-       RETURNING id, status, mode, assigned_agent_id, customer_id`,
-      [randomUUID(), envelope.tenantId, identity.customerId, identity.id, envelope.channel, threadKey, mode, envelope.priority],
+       RETURNING ${CONVERSATION_COLUMNS}`,
+      [
+        randomUUID(),
+        envelope.tenantId,
+        identity.customerId,
+        identity.id,
+        envelope.channel,
+        threadKey,
+        mode,
+        priority,
+        queue.id,
+        now,
+        rank,
+      ],
     );
-    if (inserted[0]) return { conversation: inserted[0], created: true };
+    if (inserted[0]) {
+      await this.startTimings(runner, inserted[0].id, now);
+      return { conversation: inserted[0], opened: 'new' };
+    }
     const raced = await lookup();
     if (!raced) throw new Error('open conversation vanished during resolution');
-    return { conversation: raced, created: false };
+    return { conversation: raced, opened: 'continued' };
+  }
+
+  private async startTimings(runner: QueryRunner, conversationId: string, at: Date): Promise<void> {
+    await runner.query(
+      `INSERT INTO conversation_timings (conversation_id, queued_at) VALUES ($1, $2)
+       ON CONFLICT (conversation_id) DO UPDATE SET queued_at = EXCLUDED.queued_at, first_offered_at = NULL,
+         first_assigned_at = NULL, first_agent_reply_at = NULL, closed_at = NULL`,
+      [conversationId, at],
+    );
   }
 }

@@ -14,8 +14,15 @@ export interface OutboxEvent {
   correlationId?: string;
 }
 
-export async function writeOutbox(runner: QueryRunner, events: OutboxEvent[]): Promise<void> {
+/** `correlationId` stamps every event that has none: everything a message or command causes carries its id. */
+export async function writeOutbox(runner: QueryRunner, events: OutboxEvent[], correlationId?: string): Promise<void> {
   if (events.length === 0) return;
+  if (correlationId) {
+    for (const event of events) {
+      event.correlationId ??= correlationId;
+      event.payload.correlationId ??= correlationId;
+    }
+  }
   const values: unknown[] = [];
   const rows = events.map((event, index) => {
     const base = index * 5;

@@ -14,7 +14,7 @@
  *   isOpen(t) is true / false (so `at` itself when already in that state), looking 14 days ahead at
  *   most, and undefined beyond that.
  * - The functions take an already validated value (`businessHoursSchema.parse`) and never throw for
- *   one, except for an invalid Date.
+ *   one, except for an invalid Date. They cache a compiled form per object: treat it as immutable.
  */
 import { z } from 'zod';
 
@@ -214,11 +214,10 @@ function instantOf(at: Date): number {
 }
 
 /**
- * Every instant in (from, from + horizon] where open/closed can change: the wall clock reaching a
- * breakpoint, or jumping over one at an offset change. Between two of them the state is constant.
+ * Every instant in (from, to] where open/closed can change: the wall clock reaching a breakpoint, or
+ * jumping over one at an offset change. Between two of them the state is constant.
  */
-function changeCandidates(hours: CompiledHours, from: number): number[] {
-  const to = from + HORIZON_MS;
+function changeCandidates(hours: CompiledHours, from: number, to: number): number[] {
   const { clock } = hours;
   const candidates = clock.transitions(from, to);
   // One local day of margin on each side covers wall clocks that run behind or ahead of `from`'s date.
@@ -237,8 +236,13 @@ function nextInstantWhere(hours: BusinessHours, at: Date, open: boolean): Date |
   const compiledHours = compile(hours);
   const stateAt = (instant: number): boolean => openAtLocal(compiledHours, compiledHours.clock.localMs(instant));
   if (stateAt(from) === open) return new Date(from);
-  const found = changeCandidates(compiledHours, from).find((instant) => stateAt(instant) === open);
-  return found === undefined ? undefined : new Date(found);
+  // Day-sized windows: most answers lie within a day or two, and each window costs a few dozen Intl calls.
+  for (let windowStart = from; windowStart < from + HORIZON_MS; windowStart += DAY_MS) {
+    const windowEnd = Math.min(windowStart + DAY_MS, from + HORIZON_MS);
+    const found = changeCandidates(compiledHours, windowStart, windowEnd).find((instant) => stateAt(instant) === open);
+    if (found !== undefined) return new Date(found);
+  }
+  return undefined;
 }
 
 export function isOpen(hours: BusinessHours, at: Date): boolean {

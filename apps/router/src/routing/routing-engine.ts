@@ -1,0 +1,512 @@
+/**
+ * The routing engine's transitions, each run inside the caller's transaction. Every claim on an
+ * agent is one conditional UPDATE that re-checks the cap in its WHERE clause, so replicas racing for
+ * the same agent cannot push it past its cap (I2) nor hand async work to an agent holding a sync
+ * item when the policy forbids it (I3); every status change of a conversation is conditional on
+ * the status it expects, and the unique index on live assignments forbids a second one (I1).
+ * Offers hold capacity until accepted, declined or expired; a decliner is recorded and never
+ * offered the item again (I5). Waiting items are taken in `rank_at` order (I6).
+ *
+ * Each transition appends to the assignment audit log and writes its events to the outbox.
+ */
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { QueryRunner } from 'typeorm';
+import { EXCHANGES, routingKeys, type AgentEventName, type Mode } from '@app/contracts';
+import { rows } from '@app/persistence';
+import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
+import { routerMetrics } from '../router.metrics';
+import { Clock } from './clock';
+import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing-defaults';
+
+export interface ConversationRef {
+  id: string;
+  tenantId: string;
+  queueId: string;
+  mode: Mode;
+  channel: string;
+}
+
+export interface RouteResult {
+  status: 'offered' | 'assigned' | 'queued';
+  agentId?: string;
+}
+
+interface QueuePolicy {
+  offer_timeout_s: number;
+  auto_accept: boolean;
+  wrap_up_s: number;
+  sticky_window_s: number;
+}
+
+export interface ConversationRow {
+  id: string;
+  tenant_id: string;
+  queue_id: string;
+  mode: Mode;
+  channel: string;
+  status: string;
+  assigned_agent_id: string | null;
+  last_agent_id: string | null;
+  last_assigned_at: Date | null;
+  customer_id: string;
+}
+
+export type Actor = `agent:${string}` | `supervisor:${string}` | 'router' | 'system';
+
+/** SQL fragments shared by every claim: effective caps (agent → queue → global) and eligibility. */
+const SYNC_CAP = 'COALESCE(a.sync_cap, q.sync_cap, $defSync)';
+const ASYNC_CAP = 'COALESCE(a.async_cap, q.async_cap, $defAsync)';
+const BLOCKS = 'COALESCE(a.sync_blocks_async, q.sync_blocks_async, $defBlocks)';
+const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
+  AND q.required_skills <@ a.skills
+  AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))`;
+const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
+const HAS_ROOM_ASYNC = `a.active_async < ${ASYNC_CAP} AND (a.active_sync = 0 OR NOT ${BLOCKS})`;
+
+/** Replaces named parameters ($now, $defSync…) with positional ones for pg. */
+function bind(text: string, named: Record<string, unknown>): [string, unknown[]] {
+  const names = Object.keys(named).sort((a, b) => b.length - a.length);
+  const values: unknown[] = [];
+  const index = new Map<string, number>();
+  let sql = text;
+  for (const name of names) {
+    sql = sql.replace(new RegExp(`\\$${name}\\b`, 'g'), () => {
+      if (!index.has(name)) {
+        values.push(named[name]);
+        index.set(name, values.length);
+      }
+      return `$${index.get(name)}`;
+    });
+  }
+  return [sql, values];
+}
+
+@Injectable()
+export class RoutingEngine {
+  constructor(
+    private readonly clock: Clock,
+    @Inject(ROUTING_DEFAULTS) private readonly defaults: RoutingDefaults,
+  ) {}
+
+  now(): Date {
+    return this.clock.now();
+  }
+
+  async query<T>(runner: QueryRunner, text: string, named: Record<string, unknown>): Promise<T[]> {
+    const [sql, values] = bind(text, {
+      ...named,
+      now: this.clock.now(),
+      defSync: this.defaults.syncCap,
+      defAsync: this.defaults.asyncCap,
+      defBlocks: this.defaults.syncBlocksAsync,
+    });
+    return rows<T>(runner, sql, values);
+  }
+
+  /**
+   * Finds an agent for a queued conversation: the sticky agent first (when given, online, with
+   * room), then longest-idle for sync, least-loaded for async. Offers sync work (or assigns it with
+   * auto-accept); assigns async work. Returns 'queued' when nobody has room.
+   */
+  async route(
+    runner: QueryRunner,
+    conversationId: string,
+    actor: Actor,
+    events: OutboxEvent[],
+    options: { exclude?: string; onlyAgent?: string } = {},
+  ): Promise<RouteResult> {
+    const conversation = await this.lockConversation(runner, conversationId);
+    if (!conversation || conversation.status !== 'queued') return { status: 'queued' };
+    const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
+    let agentId: string | undefined;
+    if (options.onlyAgent) {
+      agentId = await this.claim(runner, conversation, { only: options.onlyAgent });
+    } else {
+      const sticky = this.stickyCandidate(conversation, policy);
+      if (sticky && sticky !== options.exclude) agentId = await this.claim(runner, conversation, { only: sticky });
+      agentId ??= await this.claim(runner, conversation, { exclude: options.exclude });
+    }
+    if (!agentId) return { status: 'queued' };
+    return this.hand(runner, conversation, policy, agentId, actor, events);
+  }
+
+  /**
+   * Capacity freed for an agent: give them the best waiting items they can take, in queue order,
+   * until their room or the queue runs out. Called on close, decline, transfer, release, presence
+   * change to online, wrap-up end and cap changes — never only on a timer.
+   */
+  async drainForAgent(runner: QueryRunner, agentId: string, actor: Actor, events: OutboxEvent[]): Promise<number> {
+    let handed = 0;
+    for (let guard = 0; guard < 64; guard += 1) {
+      const next = await this.query<ConversationRow>(
+        runner,
+        `SELECT c.id, c.tenant_id, c.queue_id, c.mode, c.channel, c.status, c.assigned_agent_id, c.last_agent_id,
+                c.last_assigned_at, c.customer_id
+           FROM agents a
+           JOIN conversations c ON c.tenant_id = a.tenant_id AND c.status = 'queued'
+           JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
+          WHERE a.id = $agent AND ${ELIGIBLE}
+            AND ((c.mode = 'sync' AND ${HAS_ROOM_SYNC}
+                  AND NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = a.id))
+              OR (c.mode = 'async' AND ${HAS_ROOM_ASYNC}))
+          ORDER BY c.rank_at, c.id
+          LIMIT 1
+          FOR UPDATE OF c SKIP LOCKED`,
+        { agent: agentId },
+      );
+      const conversation = next[0];
+      if (!conversation) break;
+      const claimed = await this.claim(runner, conversation, { only: agentId });
+      if (!claimed) break;
+      const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
+      await this.hand(runner, conversation, policy, claimed, actor, events);
+      handed += 1;
+    }
+    return handed;
+  }
+
+  /** Agent accepts a sync offer. Fails (false) when the offer is gone: expired, withdrawn, not theirs. */
+  async accept(runner: QueryRunner, conversationId: string, agentId: string, events: OutboxEvent[]): Promise<boolean> {
+    const now = this.clock.now();
+    await this.lockConversation(runner, conversationId);
+    const updated = await this.query<{ id: string }>(
+      runner,
+      `UPDATE assignments SET state = 'active', accepted_at = $now
+        WHERE conversation_id = $conversation AND agent_id = $agent AND state = 'offered' AND expires_at > $now
+        RETURNING id`,
+      { conversation: conversationId, agent: agentId },
+    );
+    if (updated.length !== 1) return false;
+    const conversation = await this.transition(runner, conversationId, 'offered', 'assigned', { agentId });
+    await this.timing(runner, conversationId, 'first_assigned_at', now);
+    await this.audit(runner, conversation, agentId, 'accept', 'offered', 'assigned', `agent:${agentId}`);
+    this.agentEvent(events, conversation, agentId, 'assigned', { via: 'offer' });
+    routerMetrics.assignments.inc({ mode: conversation.mode });
+    return true;
+  }
+
+  /**
+   * An offer ends without acceptance (declined or timed out): free the agent, remember the decline,
+   * put the item back at its place in the queue and route it on.
+   */
+  async withdrawOffer(
+    runner: QueryRunner,
+    conversationId: string,
+    agentId: string,
+    reason: 'declined' | 'timeout',
+    actor: Actor,
+    events: OutboxEvent[],
+  ): Promise<boolean> {
+    await this.lockConversation(runner, conversationId);
+    const ended = await this.query<{ id: string }>(
+      runner,
+      `UPDATE assignments SET state = 'ended', ended_at = $now, end_reason = $reason
+        WHERE conversation_id = $conversation AND agent_id = $agent AND state = 'offered'
+          ${reason === 'timeout' ? 'AND expires_at <= $now' : ''}
+        RETURNING id`,
+      { conversation: conversationId, agent: agentId, reason },
+    );
+    if (ended.length !== 1) return false;
+    await this.release(runner, agentId, 'sync');
+    await this.query(
+      runner,
+      `INSERT INTO declines (conversation_id, agent_id, reason) VALUES ($conversation, $agent, $reason) ON CONFLICT DO NOTHING`,
+      { conversation: conversationId, agent: agentId, reason },
+    );
+    const conversation = await this.transition(runner, conversationId, 'offered', 'queued', { agentId: null });
+    await this.audit(runner, conversation, agentId, reason === 'timeout' ? 'offer-timeout' : 'decline', 'offered', 'queued', actor);
+    this.agentEvent(events, conversation, agentId, 'offer-withdrawn', { reason });
+    await this.route(runner, conversationId, 'router', events);
+    await this.drainForAgent(runner, agentId, 'router', events);
+    return true;
+  }
+
+  /**
+   * Ends an agent's hold on a conversation (close, release, transfer, presence loss). For sync work
+   * the queue's wrap-up time starts; the agent's freed capacity is drained unless wrap-up holds it.
+   */
+  async endHold(
+    runner: QueryRunner,
+    conversation: ConversationRow,
+    reason: string,
+    events: OutboxEvent[],
+  ): Promise<string> {
+    const agentId = conversation.assigned_agent_id;
+    if (!agentId) throw new Error(`conversation ${conversation.id} has no holder`);
+    const ended = await this.query<{ id: string }>(
+      runner,
+      `UPDATE assignments SET state = 'ended', ended_at = $now, end_reason = $reason
+        WHERE conversation_id = $conversation AND agent_id = $agent AND state <> 'ended'
+        RETURNING id`,
+      { conversation: conversation.id, agent: agentId, reason },
+    );
+    if (ended.length !== 1) throw new Error(`conversation ${conversation.id} has no live assignment for ${agentId}`);
+    await this.release(runner, agentId, conversation.mode);
+    if (conversation.mode === 'sync' && reason === 'closed') {
+      const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
+      if (policy.wrap_up_s > 0) {
+        await this.query(
+          runner,
+          `UPDATE agents SET wrap_up_until = $now::timestamptz + make_interval(secs => $wrap) WHERE id = $agent`,
+          { agent: agentId, wrap: policy.wrap_up_s },
+        );
+      }
+    }
+    await this.query(
+      runner,
+      `UPDATE conversations SET last_agent_id = $agent, last_assigned_at = $now WHERE id = $conversation`,
+      { agent: agentId, conversation: conversation.id },
+    );
+    this.agentEvent(events, conversation, agentId, conversation.status === 'offered' ? 'offer-withdrawn' : 'revoked', { reason });
+    return agentId;
+  }
+
+  /**
+   * Takes a held or offered conversation away from its agent and puts it back in a queue (the same
+   * one, or `queueId`), at the front when `front` (an agent vanished mid-call), then routes it on —
+   * never back to the agent it came from.
+   */
+  async requeue(
+    runner: QueryRunner,
+    conversation: ConversationRow,
+    options: { reason: string; action: string; actor: Actor; front?: boolean; queueId?: string },
+    events: OutboxEvent[],
+  ): Promise<RouteResult> {
+    const from = conversation.status;
+    const agentId = await this.endHold(runner, conversation, options.reason, events);
+    const queued = await this.transition(runner, conversation.id, ['offered', 'assigned'], 'queued', {
+      agentId: null,
+      rankToFront: options.front,
+      queueId: options.queueId,
+    });
+    await this.audit(runner, queued, agentId, options.action, from, 'queued', options.actor, { reason: options.reason });
+    return this.route(runner, conversation.id, 'router', events, { exclude: agentId });
+  }
+
+  async lockConversation(runner: QueryRunner, conversationId: string): Promise<ConversationRow | undefined> {
+    const found = await this.query<ConversationRow>(
+      runner,
+      `SELECT id, tenant_id, queue_id, mode, channel, status, assigned_agent_id, last_agent_id, last_assigned_at, customer_id
+         FROM conversations WHERE id = $id FOR UPDATE`,
+      { id: conversationId },
+    );
+    return found[0];
+  }
+
+  /** Moves a conversation between statuses, failing loudly if someone else moved it first. */
+  async transition(
+    runner: QueryRunner,
+    conversationId: string,
+    from: string | string[],
+    to: string,
+    changes: { agentId?: string | null; rankToFront?: boolean; queueId?: string },
+  ): Promise<ConversationRow> {
+    const fromList = Array.isArray(from) ? from : [from];
+    const updated = await this.query<ConversationRow>(
+      runner,
+      `UPDATE conversations
+          SET status = $to,
+              assigned_agent_id = CASE WHEN $setAgent THEN $agent ELSE assigned_agent_id END,
+              queue_id = COALESCE($queue, queue_id),
+              queued_at = CASE WHEN $to = 'queued' AND status <> 'queued' AND queued_at IS NULL THEN $now ELSE queued_at END,
+              rank_at = CASE WHEN $front THEN LEAST(rank_at, $now::timestamptz - interval '100 years') ELSE rank_at END,
+              closed_at = CASE WHEN $to = 'closed' THEN $now ELSE closed_at END,
+              version = version + 1,
+              updated_at = $now
+        WHERE id = $id AND status = ANY ($from)
+        RETURNING id, tenant_id, queue_id, mode, channel, status, assigned_agent_id, last_agent_id, last_assigned_at, customer_id`,
+      {
+        id: conversationId,
+        to,
+        from: fromList,
+        setAgent: changes.agentId !== undefined,
+        agent: changes.agentId ?? null,
+        queue: changes.queueId ?? null,
+        front: changes.rankToFront === true,
+      },
+    );
+    if (updated.length !== 1) {
+      throw new Error(`conversation ${conversationId} is not in status ${fromList.join('/')}`);
+    }
+    return updated[0];
+  }
+
+  async audit(
+    runner: QueryRunner,
+    conversation: Pick<ConversationRow, 'id' | 'tenant_id' | 'mode'>,
+    agentId: string | null,
+    action: string,
+    from: string | null,
+    to: string,
+    actor: Actor,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await this.query(
+      runner,
+      `INSERT INTO assignment_audit (tenant_id, conversation_id, agent_id, mode, action, from_status, to_status, actor, details)
+       VALUES ($tenant, $conversation, $agent, $mode, $action, $from, $to, $actor, $details)`,
+      {
+        tenant: conversation.tenant_id,
+        conversation: conversation.id,
+        agent: agentId,
+        mode: conversation.mode,
+        action,
+        from,
+        to,
+        actor,
+        details: JSON.stringify(details),
+      },
+    );
+  }
+
+  agentEvent(
+    events: OutboxEvent[],
+    conversation: Pick<ConversationRow, 'id' | 'tenant_id' | 'mode' | 'channel'>,
+    agentId: string,
+    event: AgentEventName,
+    extra: Record<string, unknown> = {},
+  ): void {
+    events.push({
+      exchange: EXCHANGES.agent,
+      routingKey: routingKeys.agent(agentId, event),
+      payload: {
+        eventId: randomUUID(),
+        type: `agent.${event}`,
+        occurredAt: this.clock.now().toISOString(),
+        tenantId: conversation.tenant_id,
+        conversationId: conversation.id,
+        agentId,
+        channel: conversation.channel,
+        mode: conversation.mode,
+        ...extra,
+      },
+    });
+  }
+
+  async emit(runner: QueryRunner, events: OutboxEvent[]): Promise<void> {
+    await writeOutbox(runner, events);
+  }
+
+  private stickyCandidate(conversation: ConversationRow, policy: QueuePolicy): string | undefined {
+    if (conversation.mode !== 'async' || !conversation.last_agent_id || !conversation.last_assigned_at) return undefined;
+    const age = this.clock.now().getTime() - new Date(conversation.last_assigned_at).getTime();
+    return age <= policy.sticky_window_s * 1000 ? conversation.last_agent_id : undefined;
+  }
+
+  /** One conditional UPDATE: picks (or checks) an agent and takes one unit of their capacity. */
+  private async claim(
+    runner: QueryRunner,
+    conversation: ConversationRow,
+    pick: { only?: string; exclude?: string } = {},
+  ): Promise<string | undefined> {
+    const sync = conversation.mode === 'sync';
+    const room = sync ? HAS_ROOM_SYNC : HAS_ROOM_ASYNC;
+    const counter = sync ? 'active_sync' : 'active_async';
+    const order = sync
+      ? 'a.idle_since, a.id'
+      : `a.active_async::float8 / NULLIF(${ASYNC_CAP}, 0), a.last_assigned_at NULLS FIRST, a.id`;
+    const declined = sync
+      ? 'AND NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = $conversation AND d.agent_id = a.id)'
+      : '';
+    const attempt = (lock: 'FOR UPDATE OF a SKIP LOCKED' | 'FOR UPDATE OF a') =>
+      this.query<{ id: string }>(
+        runner,
+        `WITH candidate AS (
+           SELECT a.id FROM agents a JOIN queues q ON q.tenant_id = $tenant AND q.id = $queue
+            WHERE a.tenant_id = $tenant AND ${ELIGIBLE} AND ${room} ${declined}
+              ${pick.only ? 'AND a.id = $only' : ''} ${pick.exclude ? 'AND a.id <> $exclude' : ''}
+            ORDER BY ${order}
+            LIMIT 1
+            ${lock}
+         )
+         UPDATE agents a
+            SET ${counter} = a.${counter} + 1, last_assigned_at = $now, version = a.version + 1, updated_at = $now
+           FROM candidate, queues q
+          WHERE a.id = candidate.id AND q.tenant_id = $tenant AND q.id = $queue AND ${room}
+         RETURNING a.id`,
+        {
+          tenant: conversation.tenant_id,
+          queue: conversation.queue_id,
+          conversation: conversation.id,
+          only: pick.only ?? null,
+          exclude: pick.exclude ?? null,
+        },
+      );
+    // Skip agents other transactions are claiming; but when every candidate was skipped, wait for
+    // them rather than queue an item while capacity exists (the UPDATE re-checks the cap after the wait).
+    let claimed = await attempt('FOR UPDATE OF a SKIP LOCKED');
+    if (claimed.length === 0) claimed = await attempt('FOR UPDATE OF a');
+    return claimed[0]?.id;
+  }
+
+  /** Turns a claimed unit of capacity into an offer (sync) or an assignment (async, auto-accept). */
+  private async hand(
+    runner: QueryRunner,
+    conversation: ConversationRow,
+    policy: QueuePolicy,
+    agentId: string,
+    actor: Actor,
+    events: OutboxEvent[],
+  ): Promise<RouteResult> {
+    const now = this.clock.now();
+    const offer = conversation.mode === 'sync' && !policy.auto_accept;
+    const expiresAt = new Date(now.getTime() + policy.offer_timeout_s * 1000);
+    await this.query(
+      runner,
+      `INSERT INTO assignments (conversation_id, agent_id, mode, state, created_at, expires_at, accepted_at)
+       VALUES ($conversation, $agent, $mode, $state, $now, $expires, $accepted)`,
+      {
+        conversation: conversation.id,
+        agent: agentId,
+        mode: conversation.mode,
+        state: offer ? 'offered' : 'active',
+        expires: offer ? expiresAt : null,
+        accepted: offer ? null : now,
+      },
+    );
+    const status = offer ? 'offered' : 'assigned';
+    const updated = await this.transition(runner, conversation.id, 'queued', status, { agentId });
+    await this.timing(runner, conversation.id, offer ? 'first_offered_at' : 'first_assigned_at', now);
+    await this.audit(runner, updated, agentId, offer ? 'offer' : 'assign', 'queued', status, actor);
+    if (offer) {
+      this.agentEvent(events, updated, agentId, 'offer', { expiresAt: expiresAt.toISOString() });
+    } else {
+      this.agentEvent(events, updated, agentId, 'assigned', { via: conversation.last_agent_id === agentId ? 'sticky' : 'routing' });
+      routerMetrics.assignments.inc({ mode: conversation.mode });
+    }
+    return { status, agentId };
+  }
+
+  private async release(runner: QueryRunner, agentId: string, mode: Mode): Promise<void> {
+    const counter = mode === 'sync' ? 'active_sync' : 'active_async';
+    await this.query(
+      runner,
+      `UPDATE agents
+          SET ${counter} = ${counter} - 1,
+              idle_since = CASE WHEN $sync AND active_sync = 1 THEN $now ELSE idle_since END,
+              version = version + 1, updated_at = $now
+        WHERE id = $agent`,
+      { agent: agentId, sync: mode === 'sync' },
+    );
+  }
+
+  private async timing(runner: QueryRunner, conversationId: string, column: string, at: Date): Promise<void> {
+    await this.query(
+      runner,
+      `INSERT INTO conversation_timings (conversation_id, ${column}) VALUES ($conversation, $at)
+       ON CONFLICT (conversation_id) DO UPDATE SET ${column} = COALESCE(conversation_timings.${column}, EXCLUDED.${column})`,
+      { conversation: conversationId, at },
+    );
+  }
+
+  private async queuePolicy(runner: QueryRunner, tenantId: string, queueId: string): Promise<QueuePolicy> {
+    const found = await this.query<QueuePolicy>(
+      runner,
+      `SELECT offer_timeout_s, auto_accept, wrap_up_s, sticky_window_s FROM queues WHERE tenant_id = $tenant AND id = $queue`,
+      { tenant: tenantId, queue: queueId },
+    );
+    if (!found[0]) throw new Error(`queue ${tenantId}/${queueId} does not exist`);
+    return found[0];
+  }
+}

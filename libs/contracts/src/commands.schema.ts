@@ -1,0 +1,57 @@
+/**
+ * Agent and supervisor commands the router accepts on the `commands` exchange (routing key
+ * `command.<type>`), for the agent gateway and for UI backends that prefer AMQP. Every command
+ * carries a `commandId`; the router processes each id once and answers with a `command-result`
+ * event on the agent exchange.
+ */
+import { z } from 'zod';
+import { AGENT_ID_PATTERN } from './topology.constant';
+
+const base = {
+  commandId: z.uuid(),
+  tenantId: z.string().min(1).default('default'),
+  agentId: z.string().regex(AGENT_ID_PATTERN),
+  issuedAt: z.iso.datetime({ offset: true }).optional(),
+  correlationId: z.string().max(128).optional(),
+};
+
+export const setPresenceCommandSchema = z
+  .object({ ...base, type: z.literal('presence.set'), presence: z.enum(['online', 'away', 'offline']) })
+  .strict();
+export const heartbeatCommandSchema = z.object({ ...base, type: z.literal('presence.heartbeat') }).strict();
+export const acceptOfferCommandSchema = z.object({ ...base, type: z.literal('offer.accept'), conversationId: z.uuid() }).strict();
+export const declineOfferCommandSchema = z
+  .object({ ...base, type: z.literal('offer.decline'), conversationId: z.uuid(), reason: z.string().max(500).optional() })
+  .strict();
+export const closeConversationCommandSchema = z
+  .object({ ...base, type: z.literal('conversation.close'), conversationId: z.uuid(), wrapUp: z.string().max(2000).optional() })
+  .strict();
+export const releaseConversationCommandSchema = z
+  .object({ ...base, type: z.literal('conversation.release'), conversationId: z.uuid() })
+  .strict();
+export const transferConversationCommandSchema = z
+  .object({
+    ...base,
+    type: z.literal('conversation.transfer'),
+    conversationId: z.uuid(),
+    to: z.union([
+      z.object({ agentId: z.string().regex(AGENT_ID_PATTERN) }).strict(),
+      z.object({ queueId: z.string().min(1).max(64) }).strict(),
+    ]),
+  })
+  .strict();
+
+export const routerCommandSchema = z.discriminatedUnion('type', [
+  setPresenceCommandSchema,
+  heartbeatCommandSchema,
+  acceptOfferCommandSchema,
+  declineOfferCommandSchema,
+  closeConversationCommandSchema,
+  releaseConversationCommandSchema,
+  transferConversationCommandSchema,
+]);
+
+export type RouterCommand = z.output<typeof routerCommandSchema>;
+export type RouterCommandInput = z.input<typeof routerCommandSchema>;
+export type CommandOf<T extends RouterCommand['type']> = Extract<RouterCommand, { type: T }>;
+export const COMMAND_TYPES = routerCommandSchema.options.map((option) => option.shape.type.value);

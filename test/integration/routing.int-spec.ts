@@ -1,0 +1,232 @@
+/**
+ * The routing engine against real Postgres and RabbitMQ, with a manual clock driving the timers:
+ * offers, declines and timeouts (I5), caps and the sync/async rule (I2, I3), queue order and
+ * draining on freed capacity (I6), stickiness, presence leases, and idempotent commands.
+ */
+import { randomUUID } from 'node:crypto';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { Pool } from 'pg';
+import { loadConfig } from '@app/config';
+import { EXCHANGES, type InboundEnvelopeInput, type RouterCommandInput, inboundEnvelopeSchema, routerCommandSchema } from '@app/contracts';
+import { buildEnvelope, openDatabase, seedAgents, TestBroker, waitFor, type Collector } from '@app/testing';
+import { CommandController, type CommandResult } from '../../apps/router/src/commands/command.controller';
+import { IngestMessageUseCase } from '../../apps/router/src/ingest/ingest-message.use-case';
+import { routerEnvSchema } from '../../apps/router/src/router.config';
+import { RouterModule } from '../../apps/router/src/router.module';
+import { ManualClock } from '../../apps/router/src/routing/clock';
+import { RoutingScheduler } from '../../apps/router/src/timers/routing-scheduler';
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type CommandArgs = DistributiveOmit<RouterCommandInput, 'commandId' | 'tenantId'> & { commandId?: string };
+
+describe('routing engine', () => {
+  const clock = new ManualClock(new Date('2026-11-23T10:00:00Z'));
+  let app: INestApplication;
+  let pool: Pool;
+  let broker: TestBroker;
+  let agentEvents: Collector;
+  let tenant: string;
+
+  beforeAll(async () => {
+    const config = loadConfig(routerEnvSchema, { ...process.env, SCHEDULER_INTERVAL_MS: '0', LOG_LEVEL: 'warn' });
+    const moduleRef = await Test.createTestingModule({ imports: [RouterModule.forRoot(config, clock)] }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    pool = openDatabase();
+    broker = await TestBroker.open();
+    agentEvents = await broker.collect(EXCHANGES.agent, 'agent.#');
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await pool?.end();
+    await broker?.close();
+  });
+
+  beforeEach(async () => {
+    tenant = `r-${randomUUID().slice(0, 8)}`;
+    await pool.query(
+      `INSERT INTO queues (tenant_id, id, name, channels, offer_timeout_s, wrap_up_s) VALUES
+         ($1, 'live', 'Live', '{webchat,voice}', 20, 0), ($1, 'msg', 'Messaging', '{sms,email}', 20, 0)`,
+      [tenant],
+    );
+  });
+
+  const agent = (name: string) => `${tenant}-${name}`;
+  const ingest = (overrides: Partial<InboundEnvelopeInput>) =>
+    app.get(IngestMessageUseCase).execute(inboundEnvelopeSchema.parse(buildEnvelope({ tenantId: tenant, ...overrides })), undefined);
+  const command = (input: CommandArgs): Promise<CommandResult> =>
+    app.get(CommandController).execute(routerCommandSchema.parse({ commandId: randomUUID(), tenantId: tenant, ...input }));
+  const tick = () => app.get(RoutingScheduler).tick();
+  const conversation = async (id: string) =>
+    (await pool.query(`SELECT status, assigned_agent_id, queue_id FROM conversations WHERE id = $1`, [id])).rows[0];
+  const counters = async () =>
+    (
+      await pool.query(
+        `SELECT a.id, a.active_sync, a.active_async,
+                count(s.id) FILTER (WHERE s.mode = 'sync')::int AS live_sync,
+                count(s.id) FILTER (WHERE s.mode = 'async')::int AS live_async
+           FROM agents a LEFT JOIN assignments s ON s.agent_id = a.id AND s.state <> 'ended'
+          WHERE a.tenant_id = $1 GROUP BY a.id ORDER BY a.id`,
+        [tenant],
+      )
+    ).rows;
+  const expectCountersMatchRows = async () => {
+    for (const row of await counters()) {
+      expect({ id: row.id, sync: row.active_sync, async: row.active_async }).toEqual({
+        id: row.id,
+        sync: row.live_sync,
+        async: row.live_async,
+      });
+    }
+  };
+
+  async function idleAgents(names: string[], caps: { syncCap?: number; asyncCap?: number } = {}) {
+    for (const [index, name] of names.entries()) {
+      await seedAgents(pool, [{ id: agent(name), tenantId: tenant, presence: 'offline', ...caps }]);
+      // Distinct idle times: the first name has been idle longest.
+      clock.advance(1_000 * (index + 1));
+      expect(await command({ type: 'presence.set', agentId: agent(name), presence: 'online' })).toMatchObject({ ok: true });
+    }
+  }
+
+  it('offers sync work to the longest-idle free agent, moves on after a decline and never re-offers to the decliner', async () => {
+    await idleAgents(['a', 'b']);
+    const outcome = await ingest({ channel: 'webchat' });
+    if (outcome.kind !== 'stored') throw new Error('not stored');
+    expect(outcome).toMatchObject({ status: 'offered', agentId: agent('a') });
+
+    expect(await command({ type: 'offer.decline', agentId: agent('a'), conversationId: outcome.conversationId })).toMatchObject({ ok: true });
+    expect(await conversation(outcome.conversationId)).toMatchObject({ status: 'offered', assigned_agent_id: agent('b') });
+
+    expect(await command({ type: 'offer.decline', agentId: agent('b'), conversationId: outcome.conversationId })).toMatchObject({ ok: true });
+    expect(await conversation(outcome.conversationId)).toMatchObject({ status: 'queued', assigned_agent_id: null });
+    await tick();
+    expect(await conversation(outcome.conversationId)).toMatchObject({ status: 'queued' });
+    await expectCountersMatchRows();
+  });
+
+  it('withdraws an offer that times out and offers the next agent; a late accept is refused', async () => {
+    await idleAgents(['a', 'b']);
+    const outcome = await ingest({ channel: 'voice' });
+    if (outcome.kind !== 'stored') throw new Error('not stored');
+    clock.advance(20_001);
+    await tick();
+    expect(await conversation(outcome.conversationId)).toMatchObject({ status: 'offered', assigned_agent_id: agent('b') });
+    expect(await command({ type: 'offer.accept', agentId: agent('a'), conversationId: outcome.conversationId })).toMatchObject({
+      ok: false,
+      code: 'offer_unavailable',
+    });
+    expect(await command({ type: 'offer.accept', agentId: agent('b'), conversationId: outcome.conversationId })).toMatchObject({ ok: true });
+    expect(await conversation(outcome.conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: agent('b') });
+    await waitFor(
+      () => agentEvents.matching((e) => e.routingKey === `agent.${agent('a')}.offer-withdrawn`).length === 1,
+      'offer-withdrawn event for the first agent',
+    );
+  });
+
+  it('keeps one sync item per agent and gives an agent on a call no async thread (I2, I3)', async () => {
+    await idleAgents(['a']);
+    const call = await ingest({ channel: 'voice' });
+    if (call.kind !== 'stored') throw new Error('not stored');
+    await command({ type: 'offer.accept', agentId: agent('a'), conversationId: call.conversationId });
+    clock.advance(1_000);
+    const secondCall = await ingest({ channel: 'voice' });
+    clock.advance(1_000);
+    const thread = await ingest({ channel: 'sms' });
+    expect(secondCall).toMatchObject({ status: 'queued' });
+    expect(thread).toMatchObject({ status: 'queued' });
+
+    // Closing the call frees the agent: the queue drains at once, without waiting for a timer.
+    expect(await command({ type: 'conversation.close', agentId: agent('a'), conversationId: call.conversationId })).toMatchObject({ ok: true });
+    const statuses = await pool.query(
+      `SELECT channel, status FROM conversations WHERE tenant_id = $1 AND id <> $2 ORDER BY channel`,
+      [tenant, call.conversationId],
+    );
+    // The second call is offered; the sms thread waits, because an agent with a sync item gets no async work.
+    expect(statuses.rows).toEqual([
+      { channel: 'sms', status: 'queued' },
+      { channel: 'voice', status: 'offered' },
+    ]);
+    await expectCountersMatchRows();
+  });
+
+  it('assigns async threads to the least-loaded agent and drains the queue in priority-then-age order', async () => {
+    await idleAgents(['a', 'b'], { asyncCap: 2 });
+    const first = await Promise.all([0, 1, 2, 3].map(() => ingest({ channel: 'sms' })));
+    const loads = await counters();
+    expect(loads.map((row) => row.active_async)).toEqual([2, 2]);
+    expect(first.every((outcome) => outcome.kind === 'stored' && outcome.status === 'assigned')).toBe(true);
+
+    const older = await ingest({ channel: 'sms' });
+    clock.advance(60_000);
+    const urgent = await ingest({ channel: 'sms', priority: 90 });
+    clock.advance(60_000);
+    const newer = await ingest({ channel: 'sms' });
+    for (const waiting of [older, urgent, newer]) expect(waiting).toMatchObject({ status: 'queued' });
+
+    const held = first[0];
+    if (held.kind !== 'stored' || !held.agentId) throw new Error('not assigned');
+    await command({ type: 'conversation.close', agentId: held.agentId, conversationId: held.conversationId });
+    if (urgent.kind !== 'stored' || older.kind !== 'stored') throw new Error('not stored');
+    expect(await conversation(urgent.conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: held.agentId });
+    expect(await conversation(older.conversationId)).toMatchObject({ status: 'queued' });
+    await expectCountersMatchRows();
+  });
+
+  it('reopens a closed thread when the customer writes again and returns it to the same agent', async () => {
+    await idleAgents(['a', 'b']);
+    const customer = { address: '+15550003333' };
+    const first = await ingest({ channel: 'sms', customer });
+    if (first.kind !== 'stored' || !first.agentId) throw new Error('not assigned');
+    await command({ type: 'conversation.close', agentId: first.agentId, conversationId: first.conversationId });
+    clock.advance(3_600_000);
+    const again = await ingest({ channel: 'sms', customer, content: { text: 'me again' } });
+    expect(again).toMatchObject({ kind: 'stored', conversationId: first.conversationId, opened: 'reopened', agentId: first.agentId });
+  });
+
+  it('takes an agent whose lease ran out offline: a held call goes back to the front of the queue at once', async () => {
+    await idleAgents(['a']);
+    const call = await ingest({ channel: 'webchat' });
+    if (call.kind !== 'stored') throw new Error('not stored');
+    await command({ type: 'offer.accept', agentId: agent('a'), conversationId: call.conversationId });
+    const thread = await ingest({ channel: 'sms' });
+    expect(thread).toMatchObject({ status: 'queued' });
+    await idleAgents(['b']);
+    clock.advance(31_000);
+    await command({ type: 'presence.heartbeat', agentId: agent('b') });
+    await tick();
+    const { rows } = await pool.query(`SELECT presence FROM agents WHERE id = $1`, [agent('a')]);
+    expect(rows[0].presence).toBe('offline');
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'offered', assigned_agent_id: agent('b') });
+    await expectCountersMatchRows();
+  });
+
+  it('processes a command id once, however often it is delivered', async () => {
+    await idleAgents(['a', 'b']);
+    const thread = await ingest({ channel: 'sms' });
+    if (thread.kind !== 'stored' || !thread.agentId) throw new Error('not assigned');
+    const commandId = randomUUID();
+    const transfer = { type: 'conversation.transfer' as const, agentId: thread.agentId, conversationId: thread.conversationId };
+    const other = thread.agentId === agent('a') ? agent('b') : agent('a');
+    const results = await Promise.all([1, 2, 3].map(() => command({ ...transfer, commandId, to: { agentId: other } } as CommandArgs).catch((e: Error) => e)));
+    expect(results.filter((result) => !(result instanceof Error) && result.ok)).not.toHaveLength(0);
+    expect(await conversation(thread.conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: other });
+    const audit = await pool.query(`SELECT count(*)::int AS n FROM assignment_audit WHERE conversation_id = $1 AND action = 'transfer'`, [
+      thread.conversationId,
+    ]);
+    expect(audit.rows[0].n).toBe(1);
+    await expectCountersMatchRows();
+  });
+
+  it('never exceeds a cap when many messages race for few agents', async () => {
+    await idleAgents(['a', 'b', 'c'], { asyncCap: 2 });
+    const outcomes = await Promise.all(Array.from({ length: 40 }, () => ingest({ channel: 'sms' })));
+    const assigned = outcomes.filter((outcome) => outcome.kind === 'stored' && outcome.status === 'assigned');
+    expect(assigned).toHaveLength(6);
+    const rows = await counters();
+    expect(rows.map((row) => row.active_async)).toEqual([2, 2, 2]);
+    await expectCountersMatchRows();
+  });
+});
