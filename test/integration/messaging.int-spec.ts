@@ -81,6 +81,16 @@ async function startApp(amqpUrl: string): Promise<{ app: INestApplication; trans
   return { app, transport };
 }
 
+/** An app whose broker connection runs through a TCP proxy the test can cut or silence. */
+async function startBehindProxy() {
+  const url = new URL(process.env.AMQP_URL!);
+  const proxy = await TcpProxy.start(url.hostname, Number(url.port || 5672));
+  const proxied = new URL(url.toString());
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  return { proxy, local: await startApp(proxied.toString()) };
+}
+
 describe('messaging', () => {
   let broker: TestBroker;
   let app: INestApplication;
@@ -170,12 +180,7 @@ describe('messaging', () => {
   });
 
   it('reconnects after the connection is cut and re-declares the topology', async () => {
-    const url = new URL(process.env.AMQP_URL!);
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 5672));
-    const proxied = new URL(url.toString());
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    const local = await startApp(proxied.toString());
+    const { proxy, local } = await startBehindProxy();
     const connection = local.app.get(AmqpConnection);
     try {
       // Remove the queue behind the service's back: only a re-declaration brings it back.
@@ -195,12 +200,7 @@ describe('messaging', () => {
   });
 
   it('detects a silently dead connection through heartbeats', async () => {
-    const url = new URL(process.env.AMQP_URL!);
-    const proxy = await TcpProxy.start(url.hostname, Number(url.port || 5672));
-    const proxied = new URL(url.toString());
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    const local = await startApp(proxied.toString());
+    const { proxy, local } = await startBehindProxy();
     const connection = local.app.get(AmqpConnection);
     try {
       proxy.blackhole();
