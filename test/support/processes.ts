@@ -42,7 +42,12 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const service = new ServiceProcess(app, port, child);
-    await service.waitReady();
+    try {
+      await service.waitReady();
+    } catch (error) {
+      await service.kill9();
+      throw error;
+    }
     return service;
   }
 
@@ -54,7 +59,7 @@ export class ServiceProcess {
     return `http://127.0.0.1:${this.port}${path}`;
   }
 
-  async waitReady(timeoutMs = 30_000): Promise<void> {
+  async waitReady(timeoutMs = 60_000): Promise<void> {
     await waitFor(
       async () => {
         if (this.child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('').slice(-2000)}`);
@@ -64,7 +69,9 @@ export class ServiceProcess {
       `${this.name} ready`,
       timeoutMs,
       100,
-    );
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n--- ${this.name} output (tail) ---\n${this.logs().slice(-3_000)}`);
+    });
   }
 
   /** Graceful stop; resolves with the exit code. */

@@ -70,8 +70,29 @@ export class IngestMessageUseCase {
       outcome = { kind: 'duplicate' };
     }
     routerMetrics.messages.inc({ channel: envelope.channel, outcome: outcome.kind });
+    if (outcome.kind === 'stored' && outcome.status === 'queued' && outcome.opened !== 'continued') {
+      outcome = await this.routeAfterCommit(outcome, correlationId);
+    }
     if (outcome.kind === 'stored') this.outbox.kick();
     return outcome;
+  }
+
+  /**
+   * Closes the lost-wakeup window: an agent may have freed capacity while this item was being
+   * committed, draining before the item was visible. One more attempt after commit either finds
+   * that capacity or waits on the agent row of the transaction still freeing it.
+   */
+  private async routeAfterCommit(
+    outcome: Extract<IngestOutcome, { kind: 'stored' }>,
+    correlationId: string | undefined,
+  ): Promise<IngestOutcome> {
+    const routed = await inTransaction(this.dataSource, async (runner) => {
+      const events: OutboxEvent[] = [];
+      const result = await this.engine.route(runner, outcome.conversationId, 'router', events);
+      await writeOutbox(runner, events, correlationId);
+      return result;
+    });
+    return routed.status === 'queued' ? outcome : { ...outcome, status: routed.status, agentId: routed.agentId };
   }
 
   private async ingest(
@@ -174,17 +195,6 @@ export class IngestMessageUseCase {
     if (routed.status === 'queued') {
       routerMetrics.queued.inc({ mode });
       events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
-    } else {
-      events.push(
-        this.conversationEvent({
-          ...base,
-          eventId: randomUUID(),
-          type: 'conversation.assigned',
-          channel: envelope.channel,
-          mode,
-          agentId: routed.agentId,
-        }),
-      );
     }
     await writeOutbox(runner, events, correlationId);
     return { kind: 'stored', conversationId: conversation.id, status: routed.status, agentId: routed.agentId, opened };

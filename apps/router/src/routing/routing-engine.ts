@@ -12,9 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { EXCHANGES, routingKeys, type AgentEventName, type Mode } from '@app/contracts';
+import { EXCHANGES, routingKeys, type AgentEventName, type ConversationEventName, type Mode } from '@app/contracts';
 import { rows } from '@app/persistence';
-import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
+import type { OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 import { Clock } from './clock';
 import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing-defaults';
@@ -182,6 +182,7 @@ export class RoutingEngine {
     await this.timing(runner, conversationId, 'first_assigned_at', now);
     await this.audit(runner, conversation, agentId, 'accept', 'offered', 'assigned', `agent:${agentId}`);
     this.agentEvent(events, conversation, agentId, 'assigned', { via: 'offer' });
+    this.lifecycleEvent(events, conversation, 'assigned', agentId);
     routerMetrics.assignments.inc({ mode: conversation.mode });
     return true;
   }
@@ -384,8 +385,27 @@ export class RoutingEngine {
     });
   }
 
-  async emit(runner: QueryRunner, events: OutboxEvent[]): Promise<void> {
-    await writeOutbox(runner, events);
+  /** Lifecycle events for other systems, on the `events` exchange. */
+  lifecycleEvent(
+    events: OutboxEvent[],
+    conversation: Pick<ConversationRow, 'id' | 'tenant_id' | 'mode' | 'channel'>,
+    event: ConversationEventName,
+    agentId?: string,
+  ): void {
+    events.push({
+      exchange: EXCHANGES.events,
+      routingKey: routingKeys.conversation(event),
+      payload: {
+        eventId: randomUUID(),
+        type: `conversation.${event}`,
+        occurredAt: this.clock.now().toISOString(),
+        tenantId: conversation.tenant_id,
+        conversationId: conversation.id,
+        channel: conversation.channel,
+        mode: conversation.mode,
+        agentId,
+      },
+    });
   }
 
   private stickyCandidate(conversation: ConversationRow, policy: QueuePolicy): string | undefined {
@@ -473,6 +493,7 @@ export class RoutingEngine {
       this.agentEvent(events, updated, agentId, 'offer', { expiresAt: expiresAt.toISOString() });
     } else {
       this.agentEvent(events, updated, agentId, 'assigned', { via: conversation.last_agent_id === agentId ? 'sticky' : 'routing' });
+      this.lifecycleEvent(events, updated, 'assigned', agentId);
       routerMetrics.assignments.inc({ mode: conversation.mode });
     }
     return { status, agentId };

@@ -3,10 +3,8 @@
  * capacity drains the queue), release it back to its queue, or transfer it to another agent (who
  * must be online with room — otherwise nothing changes) or to another queue.
  */
-import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
-import { EXCHANGES, routingKeys } from '@app/contracts';
 import type { OutboxEvent } from '../outbox/outbox.writer';
 import { RoutingEngine, type ConversationRow, type RouteResult } from '../routing/routing-engine';
 import { CommandRejected } from './command-rejected.error';
@@ -23,7 +21,7 @@ export class ConversationHandlingUseCase {
       id: conversationId,
     });
     await this.engine.audit(runner, closed, agentId, 'close', 'assigned', 'closed', `agent:${agentId}`);
-    this.lifecycle(events, closed, 'closed', agentId);
+    this.engine.lifecycleEvent(events, closed, 'closed', agentId);
     await this.engine.drainForAgent(runner, agentId, 'router', events);
   }
 
@@ -70,7 +68,7 @@ export class ConversationHandlingUseCase {
     if ('agentId' in to && result.status === 'queued') {
       throw new CommandRejected('target_unavailable', `agent ${to.agentId} is not online with room for this conversation`);
     }
-    this.lifecycle(events, queued, 'transferred', result.agentId);
+    this.engine.lifecycleEvent(events, queued, 'transferred', result.agentId);
     await this.engine.drainForAgent(runner, agentId, 'router', events);
     return result;
   }
@@ -81,22 +79,5 @@ export class ConversationHandlingUseCase {
       throw new CommandRejected('not_holder', 'you do not hold this conversation');
     }
     return conversation;
-  }
-
-  private lifecycle(events: OutboxEvent[], conversation: ConversationRow, event: 'closed' | 'transferred', agentId?: string) {
-    events.push({
-      exchange: EXCHANGES.events,
-      routingKey: routingKeys.conversation(event),
-      payload: {
-        eventId: randomUUID(),
-        type: `conversation.${event}`,
-        occurredAt: this.engine.now().toISOString(),
-        tenantId: conversation.tenant_id,
-        conversationId: conversation.id,
-        channel: conversation.channel,
-        mode: conversation.mode,
-        agentId,
-      },
-    });
   }
 }
