@@ -139,21 +139,41 @@ export class RoutingEngine {
   async drainForAgent(runner: QueryRunner, agentId: string, actor: Actor, events: OutboxEvent[]): Promise<number> {
     let handed = 0;
     for (let guard = 0; guard < 64; guard += 1) {
+      // Which (queue, mode) pairs this agent could take one more item from, right now.
+      const lanes = await this.query<{ tenant_id: string; queue_id: string; mode: Mode }>(
+        runner,
+        `SELECT a.tenant_id, q.id AS queue_id, m.mode
+           FROM agents a
+           JOIN queues q ON q.tenant_id = a.tenant_id
+           CROSS JOIN (VALUES ('sync'), ('async')) AS m (mode)
+          WHERE a.id = $agent AND ${ELIGIBLE}
+            AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))`,
+        { agent: agentId },
+      );
+      if (lanes.length === 0) break;
+      // The head of each lane is one index probe (tenant, queue, mode, rank_at); the best head wins.
       const next = await this.query<ConversationRow>(
         runner,
-        `SELECT c.id, c.tenant_id, c.queue_id, c.mode, c.channel, c.status, c.assigned_agent_id, c.last_agent_id,
-                c.last_assigned_at, c.customer_id
-           FROM agents a
-           JOIN conversations c ON c.tenant_id = a.tenant_id AND c.status = 'queued'
-           JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
-          WHERE a.id = $agent AND ${ELIGIBLE}
-            AND ((c.mode = 'sync' AND ${HAS_ROOM_SYNC}
-                  AND NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = a.id))
-              OR (c.mode = 'async' AND ${HAS_ROOM_ASYNC}))
-          ORDER BY c.rank_at, c.id
-          LIMIT 1
-          FOR UPDATE OF c SKIP LOCKED`,
-        { agent: agentId },
+        `SELECT head.* FROM unnest($queues::text[], $modes::text[]) AS lane (queue_id, mode)
+           CROSS JOIN LATERAL (
+             SELECT c.id, c.tenant_id, c.queue_id, c.mode, c.channel, c.status, c.assigned_agent_id, c.last_agent_id,
+                    c.last_assigned_at, c.customer_id, c.rank_at
+               FROM conversations c
+              WHERE c.tenant_id = $tenant AND c.queue_id = lane.queue_id AND c.mode = lane.mode AND c.status = 'queued'
+                AND (c.mode = 'async'
+                     OR NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = $agent))
+              ORDER BY c.rank_at
+              LIMIT 1
+              FOR UPDATE OF c SKIP LOCKED
+           ) head
+          ORDER BY head.rank_at
+          LIMIT 1`,
+        {
+          agent: agentId,
+          tenant: lanes[0].tenant_id,
+          queues: lanes.map((lane) => lane.queue_id),
+          modes: lanes.map((lane) => lane.mode),
+        },
       );
       const conversation = next[0];
       if (!conversation) break;
