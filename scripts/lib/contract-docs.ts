@@ -8,5 +8,6 @@ export function renderContractDocs(version: string): Record<string, string> {
     'docs/schemas/inbound-envelope.v1.json': json(jsonSchemas.inboundEnvelope()),
     'docs/schemas/router-event.json': json(jsonSchemas.routerEvent()),
     'docs/schemas/router-command.json': json(jsonSchemas.routerCommand()),
+    'docs/schemas/customer-notice.json': json(jsonSchemas.customerNotice()),
   };
 }

@@ -9,13 +9,14 @@ import { Test } from '@nestjs/testing';
 import type { Pool } from 'pg';
 import { loadConfig } from '@app/config';
 import { EXCHANGES, type InboundEnvelopeInput, type RouterCommandInput, inboundEnvelopeSchema, routerCommandSchema } from '@app/contracts';
-import { buildEnvelope, openDatabase, seedAgents, TestBroker, waitFor, type Collector } from '@app/testing';
+import { buildEnvelope, openDatabase, replayAudit, seedAgents, TestBroker, waitFor, type Collector } from '@app/testing';
 import { CommandController, type CommandResult } from '../../apps/router/src/commands/command.controller';
 import { IngestMessageUseCase } from '../../apps/router/src/ingest/ingest-message.use-case';
 import { routerEnvSchema } from '../../apps/router/src/router.config';
 import { RouterModule } from '../../apps/router/src/router.module';
 import { ManualClock } from '../../apps/router/src/routing/clock';
 import { RoutingScheduler } from '../../apps/router/src/timers/routing-scheduler';
+import { RoutingStats } from '../../apps/router/src/routing/routing-stats';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type CommandArgs = DistributiveOmit<RouterCommandInput, 'commandId' | 'tenantId'> & { commandId?: string };
@@ -26,6 +27,7 @@ describe('routing engine', () => {
   let pool: Pool;
   let broker: TestBroker;
   let agentEvents: Collector;
+  let notices: Collector;
   let tenant: string;
 
   beforeAll(async () => {
@@ -36,6 +38,7 @@ describe('routing engine', () => {
     pool = openDatabase();
     broker = await TestBroker.open();
     agentEvents = await broker.collect(EXCHANGES.agent, 'agent.#');
+    notices = await broker.collect(EXCHANGES.outbound, 'outbound.#');
   });
 
   afterAll(async () => {
@@ -228,5 +231,109 @@ describe('routing engine', () => {
     const rows = await counters();
     expect(rows.map((row) => row.active_async)).toEqual([2, 2, 2]);
     await expectCountersMatchRows();
+  });
+
+  const noticesFor = (conversationId: string) =>
+    notices.matching((item) => (item.body as { conversationId?: string }).conversationId === conversationId).map(
+      (item) => item.body as { kind: string; position?: number; estimatedWaitS?: number; opensAt?: string; text: string },
+    );
+
+  it('tells waiting customers their position and expected wait, and messaging customers when to expect a reply', async () => {
+    await idleAgents(['a']);
+    const first = await ingest({ channel: 'webchat' });
+    clock.advance(1_000);
+    const second = await ingest({ channel: 'webchat' });
+    clock.advance(1_000);
+    const third = await ingest({ channel: 'webchat' });
+    if (second.kind !== 'stored' || third.kind !== 'stored' || first.kind !== 'stored') throw new Error('not stored');
+    expect(first.status).toBe('offered');
+    await waitFor(() => noticesFor(third.conversationId).length === 1, 'position notice');
+    expect(noticesFor(second.conversationId)[0]).toMatchObject({ kind: 'queue-position', position: 1 });
+    expect(noticesFor(third.conversationId)[0]).toMatchObject({ kind: 'queue-position', position: 2 });
+    expect(noticesFor(third.conversationId)[0].estimatedWaitS).toBeGreaterThan(0);
+
+    // The only agent has a live offer, so an email waits (I3) and its customer hears when to expect a reply.
+    const thread = await ingest({ channel: 'email' });
+    if (thread.kind !== 'stored') throw new Error('not stored');
+    expect(thread.status).toBe('queued');
+    await waitFor(() => noticesFor(thread.conversationId).length === 1, 'expected-reply notice');
+    expect(noticesFor(thread.conversationId)[0]).toMatchObject({ kind: 'expected-reply', expectedReplyS: 3600 });
+
+    // Long waits hear again, every notice interval.
+    clock.advance(61_000);
+    await tick();
+    await waitFor(() => noticesFor(third.conversationId).length === 2, 'repeated notice');
+  });
+
+  it('after its max wait a live item overflows, or becomes a message thread the customer is told about', async () => {
+    await pool.query(
+      `INSERT INTO queues (tenant_id, id, name, channels, max_wait_s, overflow_queue_id) VALUES ($1, 'front', 'Front', '{voice}', 30, 'live')`,
+      [tenant],
+    );
+    await pool.query(`UPDATE queues SET max_wait_s = 30 WHERE tenant_id = $1 AND id = 'live'`, [tenant]);
+    const call = await ingest({ channel: 'voice' });
+    if (call.kind !== 'stored') throw new Error('not stored');
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued', queue_id: 'front' });
+    clock.advance(31_000);
+    await tick();
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued', queue_id: 'live' });
+    clock.advance(31_000);
+    await tick();
+    const { rows } = await pool.query(`SELECT mode, status FROM conversations WHERE id = $1`, [call.conversationId]);
+    expect(rows[0]).toEqual({ mode: 'async', status: 'queued' });
+    await waitFor(() => noticesFor(call.conversationId).some((n) => n.kind === 'downgraded'), 'downgrade notice');
+
+    // An agent with async room now takes it as a thread: same conversation, same history.
+    await idleAgents(['late']);
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: agent('late') });
+  });
+
+  it('outside business hours a live chat becomes a thread with an after-hours notice naming the reopening', async () => {
+    // 2026-11-23 is a Monday; the queue opens only on Tuesdays.
+    await pool.query(
+      `UPDATE queues SET business_hours = $2 WHERE tenant_id = $1 AND id = 'live'`,
+      [tenant, JSON.stringify({ timeZone: 'UTC', weekly: { tue: [['09:00', '17:00']] } })],
+    );
+    const chat = await ingest({ channel: 'webchat' });
+    if (chat.kind !== 'stored') throw new Error('not stored');
+    const { rows } = await pool.query(`SELECT mode FROM conversations WHERE id = $1`, [chat.conversationId]);
+    expect(rows[0].mode).toBe('async');
+    await waitFor(() => noticesFor(chat.conversationId).length === 1, 'after-hours notice');
+    const notice = noticesFor(chat.conversationId)[0];
+    expect(notice.kind).toBe('after-hours');
+    expect(new Date(notice.opensAt!).getUTCDay()).toBe(2);
+  });
+
+  it('escalates a thread to a live item and keeps it with the agent when they have sync room', async () => {
+    await idleAgents(['a']);
+    const thread = await ingest({ channel: 'sms' });
+    if (thread.kind !== 'stored' || !thread.agentId) throw new Error('not assigned');
+    expect(await command({ type: 'conversation.escalate', agentId: agent('a'), conversationId: thread.conversationId })).toMatchObject({
+      ok: true,
+      data: { status: 'assigned', agentId: agent('a') },
+    });
+    const rows = await counters();
+    expect(rows[0]).toMatchObject({ active_sync: 1, active_async: 0 });
+    await expectCountersMatchRows();
+    expect((await replayAudit(pool, tenant)).violations).toEqual([]);
+  });
+
+  it('uses raised capacity at once, and reports live queue and agent statistics', async () => {
+    await idleAgents(['a'], { asyncCap: 1 });
+    await ingest({ channel: 'sms' });
+    clock.advance(1_000);
+    await ingest({ channel: 'sms' });
+    const stats = app.get(RoutingStats);
+    expect((await stats.queues(tenant)).find((q) => q.queueId === 'msg')).toMatchObject({
+      waitingAsync: 1,
+      waitingSync: 0,
+      agentsOnline: 1,
+      agentsAvailable: 1,
+    });
+    expect(
+      await command({ type: 'agent.capacity.set', agentId: 'supervisor-1', targetAgentId: agent('a'), asyncCap: 2 }),
+    ).toMatchObject({ ok: true });
+    expect((await stats.queues(tenant)).find((q) => q.queueId === 'msg')).toMatchObject({ waitingAsync: 0 });
+    expect((await stats.agents(tenant))[0]).toMatchObject({ agentId: agent('a'), activeAsync: 2, asyncCap: 2, presence: 'online' });
   });
 });

@@ -8,6 +8,8 @@ import type { Pool } from 'pg';
 const DELTA: Record<string, number> = {
   enqueue: 0,
   reopen: 0,
+  overflow: 0,
+  downgrade: 0,
   accept: 0,
   offer: 1,
   assign: 1,
@@ -18,6 +20,7 @@ const DELTA: Record<string, number> = {
   release: -1,
   transfer: -1,
   close: -1,
+  escalate: -1,
 };
 
 export interface ReplayResult {

@@ -1,10 +1,28 @@
-import { Counter, register } from 'prom-client';
+import { Counter, Histogram, register } from 'prom-client';
 
 function counter(name: string, help: string, labelNames: string[]): Counter {
   return (register.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, labelNames });
 }
 
+function histogram(name: string, help: string, labelNames: string[], buckets: number[]): Histogram {
+  return (register.getSingleMetric(name) as Histogram | undefined) ?? new Histogram({ name, help, labelNames, buckets });
+}
+
+const WAIT_BUCKETS = [1, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600];
+
 export const routerMetrics = {
+  waitSeconds: histogram(
+    'router_wait_seconds',
+    'Time from entering the queue to being assigned to an agent, by queue and mode',
+    ['queue', 'mode'],
+    WAIT_BUCKETS,
+  ),
+  handleSeconds: histogram(
+    'router_handle_seconds',
+    'Time an agent held a conversation until closing it, by queue and mode',
+    ['queue', 'mode'],
+    WAIT_BUCKETS,
+  ),
   messages: counter('router_messages_total', 'Inbound messages by channel and outcome (stored/duplicate)', [
     'channel',
     'outcome',

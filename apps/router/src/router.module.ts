@@ -9,9 +9,11 @@ import { OutboxRelay } from './outbox/outbox.relay';
 import { PriorityPolicy } from './policy/priority.policy';
 import { ROUTER_CONFIG, type RouterConfig } from './router.config';
 import { Clock, SystemClock } from './routing/clock';
+import { CustomerNotices } from './routing/customer-notices';
 import { QueueResolver } from './routing/queue-resolver';
 import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing/routing-defaults';
 import { RoutingEngine } from './routing/routing-engine';
+import { RoutingStats } from './routing/routing-stats';
 import { RoutingScheduler } from './timers/routing-scheduler';
 import { ConversationHandlingUseCase } from './use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from './use-cases/offer-response.use-case';
@@ -49,7 +51,9 @@ export class RouterModule {
         { provide: Clock, useValue: clock },
         { provide: PriorityPolicy, useFactory: () => new PriorityPolicy() },
         QueueResolver,
+        CustomerNotices,
         RoutingEngine,
+        RoutingStats,
         IngestMessageUseCase,
         SetPresenceUseCase,
         OfferResponseUseCase,

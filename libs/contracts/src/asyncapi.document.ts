@@ -72,6 +72,14 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         messages: { inboundEnvelope: { $ref: '#/components/messages/InboundEnvelope' } },
         bindings: topicExchange(EXCHANGES.inbound),
       },
+      outbound: {
+        address: 'outbound.{channel}',
+        title: `Exchange \`${EXCHANGES.outbound}\``,
+        description: "What a channel's adapter sends to the customer: customer notices from the router (agent replies join in the gateway issue).",
+        parameters: { channel: { enum: [...CHANNELS] } },
+        messages: { customerNotice: { $ref: '#/components/messages/CustomerNotice' } },
+        bindings: topicExchange(EXCHANGES.outbound),
+      },
       agentEvents: {
         address: 'agent.{agentId}.{event}',
         title: `Exchange \`${EXCHANGES.agent}\``,
@@ -120,6 +128,12 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         channel: { $ref: '#/channels/commands' },
         messages: [{ $ref: '#/channels/commands/messages/routerCommand' }],
       },
+      sendCustomerNotice: {
+        action: 'send',
+        title: 'The router asks the channel adapter to tell the customer where they stand',
+        channel: { $ref: '#/channels/outbound' },
+        messages: [{ $ref: '#/channels/outbound/messages/customerNotice' }],
+      },
       sendAgentEvent: {
         action: 'send',
         title: 'The router tells an agent about offers, assignments and messages',
@@ -149,6 +163,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         ),
         RouterEvent: message('RouterEvent', 'Router event', 'An assignment or lifecycle event', jsonSchemas.routerEvent()),
         RouterCommand: message('RouterCommand', 'Router command', 'An agent command', jsonSchemas.routerCommand()),
+        CustomerNotice: message('CustomerNotice', 'Customer notice', 'Position, expected wait or reply time, after-hours', jsonSchemas.customerNotice()),
       },
     },
   };

@@ -41,6 +41,21 @@ export const transferConversationCommandSchema = z
   })
   .strict();
 
+export const escalateConversationCommandSchema = z
+  .object({ ...base, type: z.literal('conversation.escalate'), conversationId: z.uuid() })
+  .strict()
+  .describe('The holding agent turns an async thread into a live item (a call): kept if they have sync room');
+export const setCapacityCommandSchema = z
+  .object({
+    ...base,
+    type: z.literal('agent.capacity.set'),
+    targetAgentId: z.string().regex(AGENT_ID_PATTERN),
+    syncCap: z.number().int().min(0).max(100).nullable().optional().describe('null = inherit from queue/global'),
+    asyncCap: z.number().int().min(0).max(100).nullable().optional().describe('null = inherit from queue/global'),
+  })
+  .strict()
+  .describe('A supervisor (agentId) changes another agent\'s caps; raised room is used at once, lowering never revokes work');
+
 export const routerCommandSchema = z.discriminatedUnion('type', [
   setPresenceCommandSchema,
   heartbeatCommandSchema,
@@ -49,6 +64,8 @@ export const routerCommandSchema = z.discriminatedUnion('type', [
   closeConversationCommandSchema,
   releaseConversationCommandSchema,
   transferConversationCommandSchema,
+  escalateConversationCommandSchema,
+  setCapacityCommandSchema,
 ]);
 
 export type RouterCommand = z.output<typeof routerCommandSchema>;

@@ -5,3 +5,4 @@ export * from './events.schema';
 export * from './json-schema';
 export * from './asyncapi.document';
 export * from './commands.schema';
+export * from './notices.schema';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { inboundEnvelopeSchema } from './envelope.schema';
 import { routerEventSchema } from './events.schema';
 import { routerCommandSchema } from './commands.schema';
+import { customerNoticeSchema } from './notices.schema';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -19,4 +20,5 @@ export const jsonSchemas = {
   inboundEnvelope: () => ({ title: 'InboundEnvelopeV1', ...toDraft7(inboundEnvelopeSchema, 'input') }),
   routerEvent: () => ({ title: 'RouterEvent', ...toDraft7(routerEventSchema, 'output') }),
   routerCommand: () => ({ title: 'RouterCommand', ...toDraft7(routerCommandSchema, 'input') }),
+  customerNotice: () => ({ title: 'CustomerNotice', ...toDraft7(customerNoticeSchema, 'output') }),
 };

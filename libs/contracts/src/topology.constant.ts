@@ -38,7 +38,16 @@ export const AGENT_EVENTS = [
 ] as const;
 export type AgentEventName = (typeof AGENT_EVENTS)[number];
 
-export const CONVERSATION_EVENTS = ['created', 'queued', 'assigned', 'closed', 'reopened', 'transferred'] as const;
+export const CONVERSATION_EVENTS = [
+  'created',
+  'queued',
+  'assigned',
+  'closed',
+  'reopened',
+  'transferred',
+  'downgraded',
+  'escalated',
+] as const;
 export type ConversationEventName = (typeof CONVERSATION_EVENTS)[number];
 
 /** Agent ids travel inside routing keys, so they may not contain the topic separator or wildcards. */

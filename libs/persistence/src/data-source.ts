@@ -5,8 +5,9 @@
 import { DataSource } from 'typeorm';
 import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-schema';
 import { RoutingEngine1763910000000 } from './migrations/1763910000000-routing-engine';
+import { QueueTimers1763920000000 } from './migrations/1763920000000-queue-timers';
 
-export const MIGRATIONS = [InitialSchema1763900000000, RoutingEngine1763910000000];
+export const MIGRATIONS = [InitialSchema1763900000000, RoutingEngine1763910000000, QueueTimers1763920000000];
 
 export interface DataSourceSettings {
   url: string;

@@ -79,6 +79,17 @@ export class CommandController {
         return this.conversations.release(runner, command.agentId, command.conversationId, events);
       case 'conversation.transfer':
         return this.conversations.transfer(runner, command.agentId, command.conversationId, command.to, events);
+      case 'conversation.escalate':
+        return this.conversations.escalate(runner, command.agentId, command.conversationId, events);
+      case 'agent.capacity.set':
+        return this.presence.setCapacity(
+          runner,
+          command.tenantId,
+          command.targetAgentId,
+          { syncCap: command.syncCap, asyncCap: command.asyncCap },
+          `supervisor:${command.agentId}`,
+          events,
+        );
     }
   }
 

@@ -24,6 +24,7 @@ import { inTransaction, rows } from '@app/persistence';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { rankAt } from '../policy/aging.policy';
 import { PriorityPolicy } from '../policy/priority.policy';
+import { CustomerNotices } from '../routing/customer-notices';
 import { QueueResolver } from '../routing/queue-resolver';
 import { RoutingEngine } from '../routing/routing-engine';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
@@ -47,7 +48,7 @@ interface ConversationRow {
   customer_id: string;
 }
 
-const CONVERSATION_COLUMNS = 'id, status, mode, assigned_agent_id, customer_id';
+const OPEN_CONVERSATION_COLUMNS = 'id, status, mode, assigned_agent_id, customer_id';
 
 class DuplicateMessage extends Error {}
 
@@ -58,6 +59,7 @@ export class IngestMessageUseCase {
     private readonly engine: RoutingEngine,
     private readonly queues: QueueResolver,
     private readonly priority: PriorityPolicy,
+    private readonly notices: CustomerNotices,
     private readonly outbox: OutboxRelay,
   ) {}
 
@@ -108,7 +110,7 @@ export class IngestMessageUseCase {
     if (known.length > 0) throw new DuplicateMessage();
 
     const identity = await this.resolveIdentity(runner, envelope);
-    const mode = envelope.mode ?? DEFAULT_CHANNEL_MODE[envelope.channel];
+    let mode = envelope.mode ?? DEFAULT_CHANNEL_MODE[envelope.channel];
     const score = this.priority.score({
       explicitPriority: envelope.priority,
       text: envelope.content.text,
@@ -191,13 +193,28 @@ export class IngestMessageUseCase {
       'router',
       { priority: score.priority, reasons: score.reasons },
     );
+    if (mode === 'sync' && (await this.closedAndDowngrades(runner, conversation.id))) {
+      if (await this.engine.downgrade(runner, conversation.id, 'after-hours', events)) mode = 'async';
+    }
     const routed = await this.engine.route(runner, conversation.id, 'router', events);
     if (routed.status === 'queued') {
       routerMetrics.queued.inc({ mode });
       events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
+      await this.notices.forQueued(runner, conversation.id, events);
     }
     await writeOutbox(runner, events, correlationId);
     return { kind: 'stored', conversationId: conversation.id, status: routed.status, agentId: routed.agentId, opened };
+  }
+
+  /** Live work arriving while its queue is closed becomes a message thread, if the queue says so. */
+  private async closedAndDowngrades(runner: QueryRunner, conversationId: string): Promise<boolean> {
+    const queue = await rows<{ business_hours: unknown; downgrade_to_async: boolean }>(
+      runner,
+      `SELECT q.business_hours, q.downgrade_to_async FROM conversations c
+         JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id WHERE c.id = $1`,
+      [conversationId],
+    );
+    return queue[0].downgrade_to_async && this.notices.isClosed(this.notices.hoursOf(queue[0].business_hours));
   }
 
   private conversationEvent(event: ConversationEvent): OutboxEvent {
@@ -271,7 +288,7 @@ export class IngestMessageUseCase {
       (
         await rows<ConversationRow>(
           runner,
-          `SELECT ${CONVERSATION_COLUMNS} FROM conversations
+          `SELECT ${OPEN_CONVERSATION_COLUMNS} FROM conversations
             WHERE identity_id = $1 AND thread_key = $2 AND status <> 'closed' FOR UPDATE`,
           [identity.id, threadKey],
         )
@@ -288,7 +305,7 @@ export class IngestMessageUseCase {
     const reopened = await rows<ConversationRow>(
       runner,
       `UPDATE conversations c
-          SET status = 'queued', queue_id = q.id, queued_at = $3, rank_at = $4, closed_at = NULL,
+          SET status = 'queued', queue_id = q.id, queued_at = $3, queue_entered_at = $3, rank_at = $4, closed_at = NULL,
               priority = $5, version = c.version + 1, updated_at = $3
          FROM queues q
         WHERE c.id = (
@@ -309,15 +326,15 @@ export class IngestMessageUseCase {
     const inserted = await rows<ConversationRow>(
       runner,
       `INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, thread_key, mode, status, priority,
-                                  queue_id, queued_at, rank_at, last_message_at, last_agent_id, last_assigned_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $10, prev.last_agent_id, prev.last_assigned_at
+                                  queue_id, queued_at, queue_entered_at, rank_at, last_message_at, last_agent_id, last_assigned_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $10, $11, $10, prev.last_agent_id, prev.last_assigned_at
          FROM (SELECT NULL) seed
          LEFT JOIN LATERAL (
            SELECT last_agent_id, last_assigned_at FROM conversations
             WHERE customer_id = $3 AND last_agent_id IS NOT NULL
             ORDER BY last_assigned_at DESC NULLS LAST LIMIT 1) prev ON true
        ON CONFLICT (identity_id, thread_key) WHERE status <> 'closed' DO NOTHING
-       RETURNING ${CONVERSATION_COLUMNS}`,
+       RETURNING ${OPEN_CONVERSATION_COLUMNS}`,
       [
         randomUUID(),
         envelope.tenantId,

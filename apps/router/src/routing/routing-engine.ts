@@ -39,6 +39,13 @@ interface QueuePolicy {
   sticky_window_s: number;
 }
 
+/** The columns every transition reads back; `ConversationRow` is their shape. */
+export const CONVERSATION_COLUMNS =
+  'id, tenant_id, queue_id, mode, channel, status, assigned_agent_id, last_agent_id, last_assigned_at, customer_id, queued_at';
+const CONVERSATION_COLUMNS_OF_C = CONVERSATION_COLUMNS.split(', ')
+  .map((column) => `c.${column}`)
+  .join(', ');
+
 export interface ConversationRow {
   id: string;
   tenant_id: string;
@@ -50,6 +57,7 @@ export interface ConversationRow {
   last_agent_id: string | null;
   last_assigned_at: Date | null;
   customer_id: string;
+  queued_at: Date | null;
 }
 
 export type Actor = `agent:${string}` | `supervisor:${string}` | 'router' | 'system';
@@ -58,11 +66,11 @@ export type Actor = `agent:${string}` | `supervisor:${string}` | 'router' | 'sys
 const SYNC_CAP = 'COALESCE(a.sync_cap, q.sync_cap, $defSync)';
 const ASYNC_CAP = 'COALESCE(a.async_cap, q.async_cap, $defAsync)';
 const BLOCKS = 'COALESCE(a.sync_blocks_async, q.sync_blocks_async, $defBlocks)';
-const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
+export const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
   AND q.required_skills <@ a.skills
   AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))`;
-const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
-const HAS_ROOM_ASYNC = `a.active_async < ${ASYNC_CAP} AND (a.active_sync = 0 OR NOT ${BLOCKS})`;
+export const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
+export const HAS_ROOM_ASYNC = `a.active_async < ${ASYNC_CAP} AND (a.active_sync = 0 OR NOT ${BLOCKS})`;
 
 /** Replaces named parameters ($now, $defSync…) with positional ones for pg. */
 function bind(text: string, named: Record<string, unknown>): [string, unknown[]] {
@@ -156,8 +164,7 @@ export class RoutingEngine {
         runner,
         `SELECT head.* FROM unnest($queues::text[], $modes::text[]) AS lane (queue_id, mode)
            CROSS JOIN LATERAL (
-             SELECT c.id, c.tenant_id, c.queue_id, c.mode, c.channel, c.status, c.assigned_agent_id, c.last_agent_id,
-                    c.last_assigned_at, c.customer_id, c.rank_at
+             SELECT ${CONVERSATION_COLUMNS_OF_C}, c.rank_at
                FROM conversations c
               WHERE c.tenant_id = $tenant AND c.queue_id = lane.queue_id AND c.mode = lane.mode AND c.status = 'queued'
                 AND (c.mode = 'async'
@@ -203,7 +210,7 @@ export class RoutingEngine {
     await this.audit(runner, conversation, agentId, 'accept', 'offered', 'assigned', `agent:${agentId}`);
     this.agentEvent(events, conversation, agentId, 'assigned', { via: 'offer' });
     this.lifecycleEvent(events, conversation, 'assigned', agentId);
-    routerMetrics.assignments.inc({ mode: conversation.mode });
+    this.observeAssigned(conversation);
     return true;
   }
 
@@ -255,15 +262,19 @@ export class RoutingEngine {
   ): Promise<string> {
     const agentId = conversation.assigned_agent_id;
     if (!agentId) throw new Error(`conversation ${conversation.id} has no holder`);
-    const ended = await this.query<{ id: string }>(
+    const ended = await this.query<{ id: string; accepted_at: Date | null }>(
       runner,
       `UPDATE assignments SET state = 'ended', ended_at = $now, end_reason = $reason
         WHERE conversation_id = $conversation AND agent_id = $agent AND state <> 'ended'
-        RETURNING id`,
+        RETURNING id, accepted_at`,
       { conversation: conversation.id, agent: agentId, reason },
     );
     if (ended.length !== 1) throw new Error(`conversation ${conversation.id} has no live assignment for ${agentId}`);
     await this.release(runner, agentId, conversation.mode);
+    if (reason === 'closed' && ended[0].accepted_at) {
+      const held = (this.clock.now().getTime() - new Date(ended[0].accepted_at).getTime()) / 1000;
+      routerMetrics.handleSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, held));
+    }
     if (conversation.mode === 'sync' && reason === 'closed') {
       const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
       if (policy.wrap_up_s > 0) {
@@ -305,10 +316,25 @@ export class RoutingEngine {
     return this.route(runner, conversation.id, 'router', events, { exclude: agentId });
   }
 
+  /** A live item becomes an async thread (no agent in time, or after hours): same conversation, same history. */
+  async downgrade(runner: QueryRunner, conversationId: string, reason: string, events: OutboxEvent[]): Promise<boolean> {
+    const changed = await this.query<ConversationRow>(
+      runner,
+      `UPDATE conversations SET mode = 'async', version = version + 1, updated_at = $now
+        WHERE id = $id AND status = 'queued' AND mode = 'sync'
+        RETURNING ${CONVERSATION_COLUMNS}`,
+      { id: conversationId },
+    );
+    if (!changed[0]) return false;
+    await this.audit(runner, changed[0], null, 'downgrade', 'queued', 'queued', 'system', { reason });
+    this.lifecycleEvent(events, changed[0], 'downgraded');
+    return true;
+  }
+
   async lockConversation(runner: QueryRunner, conversationId: string): Promise<ConversationRow | undefined> {
     const found = await this.query<ConversationRow>(
       runner,
-      `SELECT id, tenant_id, queue_id, mode, channel, status, assigned_agent_id, last_agent_id, last_assigned_at, customer_id
+      `SELECT ${CONVERSATION_COLUMNS}
          FROM conversations WHERE id = $id FOR UPDATE`,
       { id: conversationId },
     );
@@ -331,12 +357,14 @@ export class RoutingEngine {
               assigned_agent_id = CASE WHEN $setAgent THEN $agent ELSE assigned_agent_id END,
               queue_id = COALESCE($queue, queue_id),
               queued_at = CASE WHEN $to = 'queued' AND status <> 'queued' AND queued_at IS NULL THEN $now ELSE queued_at END,
+              queue_entered_at = CASE WHEN $to = 'queued' AND (status <> 'queued' OR $queue IS NOT NULL) THEN $now
+                                      ELSE queue_entered_at END,
               rank_at = CASE WHEN $front THEN LEAST(rank_at, $now::timestamptz - interval '100 years') ELSE rank_at END,
               closed_at = CASE WHEN $to = 'closed' THEN $now ELSE closed_at END,
               version = version + 1,
               updated_at = $now
         WHERE id = $id AND status = ANY ($from)
-        RETURNING id, tenant_id, queue_id, mode, channel, status, assigned_agent_id, last_agent_id, last_assigned_at, customer_id`,
+        RETURNING ${CONVERSATION_COLUMNS}`,
       {
         id: conversationId,
         to,
@@ -428,6 +456,14 @@ export class RoutingEngine {
     });
   }
 
+  private observeAssigned(conversation: ConversationRow): void {
+    routerMetrics.assignments.inc({ mode: conversation.mode });
+    if (conversation.queued_at) {
+      const waited = (this.clock.now().getTime() - new Date(conversation.queued_at).getTime()) / 1000;
+      routerMetrics.waitSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, waited));
+    }
+  }
+
   private stickyCandidate(conversation: ConversationRow, policy: QueuePolicy): string | undefined {
     if (conversation.mode !== 'async' || !conversation.last_agent_id || !conversation.last_assigned_at) return undefined;
     const age = this.clock.now().getTime() - new Date(conversation.last_assigned_at).getTime();
@@ -514,7 +550,7 @@ export class RoutingEngine {
     } else {
       this.agentEvent(events, updated, agentId, 'assigned', { via: conversation.last_agent_id === agentId ? 'sticky' : 'routing' });
       this.lifecycleEvent(events, updated, 'assigned', agentId);
-      routerMetrics.assignments.inc({ mode: conversation.mode });
+      this.observeAssigned(updated);
     }
     return { status, agentId };
   }

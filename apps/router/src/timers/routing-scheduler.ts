@@ -1,8 +1,10 @@
 /**
  * The routing timers, run by every router replica: offer timeouts, presence leases, the offline
- * grace for async threads, wrap-up ends, and a sweep that offers each queue's head item again (the
- * safety net for capacity freed while an item was still being committed). Each due item is handled
- * in its own transaction by a conditional update, so replicas racing for the same item do it once.
+ * grace for async threads, wrap-up ends, max wait (overflow to another queue, or a live item becomes
+ * a message thread), repeated position notices for long waits, and a sweep that offers each queue's
+ * head item again (the safety net for capacity freed while an item was still being committed). Each
+ * due item is handled in its own transaction by a conditional update, so replicas racing for the
+ * same item do it once.
  */
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
@@ -11,6 +13,7 @@ import { OutboxRelay } from '../outbox/outbox.relay';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { ROUTER_CONFIG, type RouterConfig } from '../router.config';
 import { Clock } from '../routing/clock';
+import { CustomerNotices } from '../routing/customer-notices';
 import { RoutingEngine, type ConversationRow } from '../routing/routing-engine';
 import { SetPresenceUseCase } from '../use-cases/set-presence.use-case';
 
@@ -26,6 +29,7 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
     private readonly dataSource: DataSource,
     private readonly engine: RoutingEngine,
     private readonly presence: SetPresenceUseCase,
+    private readonly notices: CustomerNotices,
     private readonly outbox: OutboxRelay,
     private readonly clock: Clock,
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
@@ -52,6 +56,8 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
       ['leases', () => this.expireLeases()],
       ['offline-grace', () => this.requeueAfterGrace()],
       ['wrap-up', () => this.endWrapUps()],
+      ['max-wait', () => this.handleMaxWait()],
+      ['notices', () => this.repeatNotices()],
       ['sweep', () => this.sweepQueueHeads()],
     ] as const) {
       try {
@@ -125,6 +131,58 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
       );
       if (ended.length === 1) await this.engine.drainForAgent(runner, agent.id, 'system', events);
     });
+  }
+
+  /**
+   * An item past its queue's max wait moves to the overflow queue (a fresh wait starts there), or —
+   * for live work with no overflow — becomes an async thread and the customer is told. Either way
+   * the item keeps its place (rank) and its history; an item with nowhere to go stops being checked.
+   */
+  private async handleMaxWait(): Promise<void> {
+    const due = (await this.dataSource.query(
+      `SELECT c.id FROM conversations c JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
+        WHERE c.status = 'queued' AND q.max_wait_s IS NOT NULL
+          AND c.queue_entered_at + make_interval(secs => q.max_wait_s) <= $1
+        LIMIT ${BATCH}`,
+      [this.clock.now()],
+    )) as Array<{ id: string }>;
+    await this.each(due, async (runner, item, events) => {
+      const conversation = await this.engine.lockConversation(runner, item.id);
+      if (!conversation || conversation.status !== 'queued') return;
+      const queue = (
+        await rows<{ overflow_queue_id: string | null; downgrade_to_async: boolean; max_wait_s: number }>(
+          runner,
+          `SELECT overflow_queue_id, downgrade_to_async, max_wait_s FROM queues WHERE tenant_id = $1 AND id = $2`,
+          [conversation.tenant_id, conversation.queue_id],
+        )
+      )[0];
+      if (queue.overflow_queue_id) {
+        const moved = await this.engine.transition(runner, conversation.id, 'queued', 'queued', { queueId: queue.overflow_queue_id });
+        await this.engine.audit(runner, moved, null, 'overflow', 'queued', 'queued', 'system', {
+          from: conversation.queue_id,
+          to: queue.overflow_queue_id,
+        });
+      } else if (conversation.mode === 'sync' && queue.downgrade_to_async) {
+        await this.engine.downgrade(runner, conversation.id, 'max-wait', events);
+        await this.notices.forQueued(runner, conversation.id, events, 'downgraded');
+      } else {
+        await this.engine.query(runner, `UPDATE conversations SET queue_entered_at = NULL WHERE id = $id`, { id: conversation.id });
+        return;
+      }
+      await this.engine.route(runner, conversation.id, 'system', events);
+    });
+  }
+
+  /** Customers waiting for a live agent hear again where they stand, every queue notice interval. */
+  private async repeatNotices(): Promise<void> {
+    const due = (await this.dataSource.query(
+      `SELECT c.id FROM conversations c JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
+        WHERE c.status = 'queued' AND c.mode = 'sync'
+          AND COALESCE(c.last_notice_at, c.queue_entered_at) + make_interval(secs => q.notice_interval_s) <= $1
+        LIMIT ${BATCH}`,
+      [this.clock.now()],
+    )) as Array<{ id: string }>;
+    await this.each(due, (runner, item, events) => this.notices.forQueued(runner, item.id, events));
   }
 
   private async sweepQueueHeads(): Promise<void> {

@@ -9,7 +9,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import type { OutboxEvent } from '../outbox/outbox.writer';
 import { ROUTING_DEFAULTS, type RoutingDefaults } from '../routing/routing-defaults';
-import { RoutingEngine, type Actor, type ConversationRow } from '../routing/routing-engine';
+import { CONVERSATION_COLUMNS, RoutingEngine, type Actor, type ConversationRow } from '../routing/routing-engine';
 import { CommandRejected } from './command-rejected.error';
 
 export type Presence = 'online' | 'away' | 'offline';
@@ -61,6 +61,38 @@ export class SetPresenceUseCase {
     return { leaseExpiresAt: new Date(renewed[0].lease_expires_at).toISOString() };
   }
 
+  /**
+   * A supervisor changes an agent's caps (null = inherit). Raised room is used at once; a lowered
+   * cap never revokes held work — the agent simply gets nothing new until under it.
+   */
+  async setCapacity(
+    runner: QueryRunner,
+    tenantId: string,
+    agentId: string,
+    caps: { syncCap?: number | null; asyncCap?: number | null },
+    actor: Actor,
+    events: OutboxEvent[],
+  ): Promise<void> {
+    const updated = await this.engine.query(
+      runner,
+      `UPDATE agents
+          SET sync_cap = CASE WHEN $setSync THEN $sync::int ELSE sync_cap END,
+              async_cap = CASE WHEN $setAsync THEN $async::int ELSE async_cap END,
+              version = version + 1, updated_at = $now
+        WHERE id = $agent AND tenant_id = $tenant RETURNING id`,
+      {
+        agent: agentId,
+        tenant: tenantId,
+        setSync: caps.syncCap !== undefined,
+        sync: caps.syncCap ?? null,
+        setAsync: caps.asyncCap !== undefined,
+        async: caps.asyncCap ?? null,
+      },
+    );
+    if (updated.length !== 1) throw new CommandRejected('unknown_agent', `agent ${agentId} does not exist in this tenant`);
+    await this.engine.drainForAgent(runner, agentId, actor, events);
+  }
+
   /** The scheduler's side: a lease ran out. Conditional, so two replicas cannot both act on it. */
   async expireLease(runner: QueryRunner, agentId: string, events: OutboxEvent[]): Promise<boolean> {
     const expired = await this.engine.query<{ id: string }>(
@@ -83,7 +115,7 @@ export class SetPresenceUseCase {
     }
     const held = await this.engine.query<ConversationRow>(
       runner,
-      `SELECT id, tenant_id, queue_id, mode, channel, status, assigned_agent_id, last_agent_id, last_assigned_at, customer_id
+      `SELECT ${CONVERSATION_COLUMNS}
          FROM conversations
         WHERE assigned_agent_id = $agent AND (status = 'offered' OR ($offline AND status = 'assigned' AND mode = 'sync'))
         ORDER BY id
