@@ -336,4 +336,35 @@ describe('routing engine', () => {
     expect((await stats.queues(tenant)).find((q) => q.queueId === 'msg')).toMatchObject({ waitingAsync: 0 });
     expect((await stats.agents(tenant))[0]).toMatchObject({ agentId: agent('a'), activeAsync: 2, asyncCap: 2, presence: 'online' });
   });
+
+  it('bot first: the bot gets the conversation, hands off with what it gathered, or is timed out', async () => {
+    await pool.query(`UPDATE queues SET bot_first = true, bot_timeout_s = 30 WHERE tenant_id = $1 AND id = 'msg'`, [tenant]);
+    const bots = await broker.collect(EXCHANGES.bot, 'bot.#');
+    await idleAgents(['a']);
+    const helped = await ingest({ channel: 'sms' });
+    const silent = await ingest({ channel: 'sms' });
+    if (helped.kind !== 'stored' || silent.kind !== 'stored') throw new Error('not stored');
+    expect(helped.status).toBe('bot');
+    await bots.waitForCount(2, 'bot messages');
+
+    const result = await command({
+      type: 'bot.handoff',
+      agentId: 'faq-bot',
+      conversationId: helped.conversationId,
+      context: { summary: 'wants a refund for order 42', attributes: { order: '42' } },
+    });
+    expect(result).toMatchObject({ ok: true, data: { status: 'assigned', agentId: agent('a') } });
+    const { rows } = await pool.query(`SELECT context FROM conversations WHERE id = $1`, [helped.conversationId]);
+    expect(rows[0].context).toEqual({ bot: { summary: 'wants a refund for order 42', attributes: { order: '42' } } });
+
+    clock.advance(31_000);
+    await command({ type: 'presence.heartbeat', agentId: agent('a') });
+    await tick();
+    expect(await conversation(silent.conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: agent('a') });
+    expect(await command({ type: 'bot.resolve', agentId: 'faq-bot', conversationId: silent.conversationId })).toMatchObject({
+      ok: false,
+      code: 'not_with_bot',
+    });
+    expect((await replayAudit(pool, tenant)).violations).toEqual([]);
+  });
 });

@@ -15,6 +15,7 @@ import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing/routing-defaul
 import { RoutingEngine } from './routing/routing-engine';
 import { RoutingStats } from './routing/routing-stats';
 import { RoutingScheduler } from './timers/routing-scheduler';
+import { BotFirstUseCase } from './use-cases/bot-first.use-case';
 import { ConversationHandlingUseCase } from './use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from './use-cases/offer-response.use-case';
 import { SetPresenceUseCase } from './use-cases/set-presence.use-case';
@@ -58,6 +59,7 @@ export class RouterModule {
         SetPresenceUseCase,
         OfferResponseUseCase,
         ConversationHandlingUseCase,
+        BotFirstUseCase,
         OutboxRelay,
         RoutingScheduler,
       ],

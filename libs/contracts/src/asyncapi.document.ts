@@ -80,6 +80,17 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         messages: { customerNotice: { $ref: '#/components/messages/CustomerNotice' } },
         bindings: topicExchange(EXCHANGES.outbound),
       },
+      bot: {
+        address: 'bot.{channel}',
+        title: `Exchange \`${EXCHANGES.bot}\``,
+        description:
+          'Bot-first queues: the router hands new conversations (and the customer messages that follow) to a bot. ' +
+          'The bot answers with the commands `bot.handoff` (with a summary and attributes for the agent) or `bot.resolve`; ' +
+          "a bot that does not act within the queue's bot timeout hands off automatically.",
+        parameters: { channel: { enum: [...CHANNELS] } },
+        messages: { routerEvent: { $ref: '#/components/messages/RouterEvent' } },
+        bindings: topicExchange(EXCHANGES.bot),
+      },
       agentEvents: {
         address: 'agent.{agentId}.{event}',
         title: `Exchange \`${EXCHANGES.agent}\``,
@@ -133,6 +144,12 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         title: 'The router asks the channel adapter to tell the customer where they stand',
         channel: { $ref: '#/channels/outbound' },
         messages: [{ $ref: '#/channels/outbound/messages/customerNotice' }],
+      },
+      sendToBot: {
+        action: 'send',
+        title: 'The router hands a bot-first conversation to a bot',
+        channel: { $ref: '#/channels/bot' },
+        messages: [{ $ref: '#/channels/bot/messages/routerEvent' }],
       },
       sendAgentEvent: {
         action: 'send',

@@ -56,6 +56,26 @@ export const setCapacityCommandSchema = z
   .strict()
   .describe('A supervisor (agentId) changes another agent\'s caps; raised room is used at once, lowering never revokes work');
 
+export const botHandoffCommandSchema = z
+  .object({
+    ...base,
+    type: z.literal('bot.handoff'),
+    conversationId: z.uuid(),
+    context: z
+      .object({
+        summary: z.string().max(4_000).optional(),
+        attributes: z.record(z.string().max(128), z.union([z.string().max(4_096), z.number(), z.boolean(), z.null()])).default({}),
+      })
+      .strict()
+      .default({ attributes: {} }),
+  })
+  .strict()
+  .describe('A bot (agentId = the bot id) hands the conversation to a human, with what it gathered');
+export const botResolveCommandSchema = z
+  .object({ ...base, type: z.literal('bot.resolve'), conversationId: z.uuid() })
+  .strict()
+  .describe('A bot answered the customer fully: the conversation closes without a human');
+
 export const routerCommandSchema = z.discriminatedUnion('type', [
   setPresenceCommandSchema,
   heartbeatCommandSchema,
@@ -66,6 +86,8 @@ export const routerCommandSchema = z.discriminatedUnion('type', [
   transferConversationCommandSchema,
   escalateConversationCommandSchema,
   setCapacityCommandSchema,
+  botHandoffCommandSchema,
+  botResolveCommandSchema,
 ]);
 
 export type RouterCommand = z.output<typeof routerCommandSchema>;

@@ -55,6 +55,17 @@ export const commandResultEventSchema = z.object({
   data: z.unknown().optional(),
 });
 
+export const botMessageEventSchema = z.object({
+  eventId: z.uuid(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  tenantId: z.string(),
+  conversationId: z.uuid(),
+  correlationId: z.string().optional(),
+  type: z.literal('bot.message'),
+  channel: z.enum(CHANNELS),
+  messageId: z.uuid().describe('The customer message for the bot to read'),
+});
+
 export const conversationEventSchema = z.object({
   ...base,
   type: z.enum(CONVERSATION_EVENTS.map((name) => `conversation.${name}` as const) as [`conversation.${ConversationEventName}`, ...Array<`conversation.${ConversationEventName}`>]),
@@ -68,6 +79,7 @@ export const routerEventSchema = z.discriminatedUnion('type', [
   agentMessageEventSchema,
   agentRoutingEventSchema,
   commandResultEventSchema,
+  botMessageEventSchema,
   conversationEventSchema,
 ]);
 

@@ -13,6 +13,8 @@ export const EXCHANGES = {
   agent: 'agent',
   /** Conversation lifecycle events for other systems: `conversation.<event>`. */
   events: 'events',
+  /** Conversations handed to a bot first (queues with bot-first): `bot.<channel>`. */
+  bot: 'bot',
   /** Agent and supervisor commands for the router: `command.<type>`. */
   commands: 'commands',
   /** Messages a consumer gave up on, routed by the name of the queue they came from. */
@@ -47,6 +49,8 @@ export const CONVERSATION_EVENTS = [
   'transferred',
   'downgraded',
   'escalated',
+  'bot-started',
+  'handed-off',
 ] as const;
 export type ConversationEventName = (typeof CONVERSATION_EVENTS)[number];
 
@@ -61,6 +65,7 @@ export const routingKeys = {
   agentAll: 'agent.#',
   conversation: (event: ConversationEventName) => `conversation.${event}`,
   command: (type: string) => `command.${type}`,
+  bot: (channel: Channel) => `bot.${channel}`,
   commandAll: 'command.#',
 } as const;
 

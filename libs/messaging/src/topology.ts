@@ -40,7 +40,15 @@ export const workQueueArguments = (queue: WorkQueueSpec): Record<string, unknown
 });
 
 export const PRODUCT_TOPOLOGY: TopologySpec = {
-  exchanges: [EXCHANGES.inbound, EXCHANGES.outbound, EXCHANGES.agent, EXCHANGES.events, EXCHANGES.commands, EXCHANGES.deadLetter],
+  exchanges: [
+    EXCHANGES.inbound,
+    EXCHANGES.outbound,
+    EXCHANGES.agent,
+    EXCHANGES.events,
+    EXCHANGES.commands,
+    EXCHANGES.bot,
+    EXCHANGES.deadLetter,
+  ],
   workQueues: [
     {
       name: QUEUES.routerInbound,

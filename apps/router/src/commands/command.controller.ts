@@ -13,6 +13,7 @@ import { AmqpContext } from '@app/messaging';
 import { inTransaction, rows } from '@app/persistence';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
+import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { CommandRejected } from '../use-cases/command-rejected.error';
 import { ConversationHandlingUseCase } from '../use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from '../use-cases/offer-response.use-case';
@@ -29,6 +30,7 @@ export class CommandController {
     private readonly presence: SetPresenceUseCase,
     private readonly offers: OfferResponseUseCase,
     private readonly conversations: ConversationHandlingUseCase,
+    private readonly bots: BotFirstUseCase,
     private readonly outbox: OutboxRelay,
   ) {}
 
@@ -81,6 +83,10 @@ export class CommandController {
         return this.conversations.transfer(runner, command.agentId, command.conversationId, command.to, events);
       case 'conversation.escalate':
         return this.conversations.escalate(runner, command.agentId, command.conversationId, events);
+      case 'bot.handoff':
+        return this.bots.handoff(runner, command.conversationId, command.context, `bot:${command.agentId}`, events);
+      case 'bot.resolve':
+        return this.bots.resolve(runner, command.conversationId, `bot:${command.agentId}`, events);
       case 'agent.capacity.set':
         return this.presence.setCapacity(
           runner,

@@ -27,6 +27,7 @@ import { PriorityPolicy } from '../policy/priority.policy';
 import { CustomerNotices } from '../routing/customer-notices';
 import { QueueResolver } from '../routing/queue-resolver';
 import { RoutingEngine } from '../routing/routing-engine';
+import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 
@@ -60,6 +61,7 @@ export class IngestMessageUseCase {
     private readonly queues: QueueResolver,
     private readonly priority: PriorityPolicy,
     private readonly notices: CustomerNotices,
+    private readonly bots: BotFirstUseCase,
     private readonly outbox: OutboxRelay,
   ) {}
 
@@ -158,7 +160,9 @@ export class IngestMessageUseCase {
     };
 
     if (opened === 'continued') {
-      if (conversation.status === 'assigned' && conversation.assigned_agent_id) {
+      if (conversation.status === 'bot') {
+        this.bots.forward(events, { id: conversation.id, tenant_id: envelope.tenantId, channel: envelope.channel }, envelope.messageId);
+      } else if (conversation.status === 'assigned' && conversation.assigned_agent_id) {
         const agentId = conversation.assigned_agent_id;
         const event: AgentMessageEvent = {
           ...base,
@@ -193,6 +197,10 @@ export class IngestMessageUseCase {
       'router',
       { priority: score.priority, reasons: score.reasons },
     );
+    if (await this.bots.start(runner, conversation.id, envelope.messageId, events)) {
+      await writeOutbox(runner, events, correlationId);
+      return { kind: 'stored', conversationId: conversation.id, status: 'bot', opened };
+    }
     if (mode === 'sync' && (await this.closedAndDowngrades(runner, conversation.id))) {
       if (await this.engine.downgrade(runner, conversation.id, 'after-hours', events)) mode = 'async';
     }

@@ -60,7 +60,7 @@ export interface ConversationRow {
   queued_at: Date | null;
 }
 
-export type Actor = `agent:${string}` | `supervisor:${string}` | 'router' | 'system';
+export type Actor = `agent:${string}` | `supervisor:${string}` | `bot:${string}` | 'router' | 'system';
 
 /** SQL fragments shared by every claim: effective caps (agent → queue → global) and eligibility. */
 const SYNC_CAP = 'COALESCE(a.sync_cap, q.sync_cap, $defSync)';

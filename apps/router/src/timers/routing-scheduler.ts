@@ -1,6 +1,6 @@
 /**
  * The routing timers, run by every router replica: offer timeouts, presence leases, the offline
- * grace for async threads, wrap-up ends, max wait (overflow to another queue, or a live item becomes
+ * grace for async threads, wrap-up ends, bot timeouts, max wait (overflow to another queue, or a live item becomes
  * a message thread), repeated position notices for long waits, and a sweep that offers each queue's
  * head item again (the safety net for capacity freed while an item was still being committed). Each
  * due item is handled in its own transaction by a conditional update, so replicas racing for the
@@ -15,6 +15,7 @@ import { ROUTER_CONFIG, type RouterConfig } from '../router.config';
 import { Clock } from '../routing/clock';
 import { CustomerNotices } from '../routing/customer-notices';
 import { RoutingEngine, type ConversationRow } from '../routing/routing-engine';
+import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { SetPresenceUseCase } from '../use-cases/set-presence.use-case';
 
 const BATCH = 100;
@@ -30,6 +31,7 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
     private readonly engine: RoutingEngine,
     private readonly presence: SetPresenceUseCase,
     private readonly notices: CustomerNotices,
+    private readonly bots: BotFirstUseCase,
     private readonly outbox: OutboxRelay,
     private readonly clock: Clock,
     @Inject(ROUTER_CONFIG) private readonly config: RouterConfig,
@@ -56,6 +58,7 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
       ['leases', () => this.expireLeases()],
       ['offline-grace', () => this.requeueAfterGrace()],
       ['wrap-up', () => this.endWrapUps()],
+      ['bot-timeout', () => this.handOffOverdueBots()],
       ['max-wait', () => this.handleMaxWait()],
       ['notices', () => this.repeatNotices()],
       ['sweep', () => this.sweepQueueHeads()],
@@ -130,6 +133,16 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
         { agent: agent.id },
       );
       if (ended.length === 1) await this.engine.drainForAgent(runner, agent.id, 'system', events);
+    });
+  }
+
+  /** A bot that did not act within its queue's bot timeout hands off automatically. */
+  private async handOffOverdueBots(): Promise<void> {
+    const due = await inTransaction(this.dataSource, (runner) => this.bots.overdue(runner, BATCH));
+    await this.each(due, async (runner, id, events) => {
+      const conversation = await this.engine.lockConversation(runner, id);
+      if (conversation?.status !== 'bot') return;
+      await this.bots.handoff(runner, id, { attributes: { botTimedOut: true } }, 'system', events);
     });
   }
 
