@@ -28,6 +28,7 @@ const TOPOLOGY: TopologySpec = {
 };
 
 const seen: Array<{ key: string; body: unknown; deliveryCount: number; correlationId?: string }> = [];
+const database = { up: true };
 
 @Controller()
 class TestHandler {
@@ -47,6 +48,12 @@ class TestHandler {
     if (context.getDeliveryCount() < body.failTimes) throw new Error('database briefly unavailable');
   }
 
+  @EventPattern<string>('test.needs-db')
+  needsDatabase(@Payload() body: unknown, @Ctx() context: AmqpContext): void {
+    if (!database.up) throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+    seen.push({ key: context.getRoutingKey(), body, deliveryCount: context.getDeliveryCount() });
+  }
+
   @EventPattern<string>('test.slow')
   async slow(@Payload() body: { ms: number }, @Ctx() context: AmqpContext): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, body.ms));
@@ -54,7 +61,10 @@ class TestHandler {
   }
 }
 
-async function startApp(amqpUrl: string): Promise<{ app: INestApplication; transport: AmqpTransport }> {
+async function startApp(
+  amqpUrl: string,
+  dependenciesUp?: () => Promise<boolean>,
+): Promise<{ app: INestApplication; transport: AmqpTransport }> {
   @Module({
     imports: [
       MessagingModule.forRoot({
@@ -71,7 +81,7 @@ async function startApp(amqpUrl: string): Promise<{ app: INestApplication; trans
   const transport = new AmqpTransport(
     app.get(AmqpConnection),
     app.get(Publisher),
-    { queues: [QUEUE], prefetch: 10, deliveryLimit: 3, retryDelayMs: 20, maxRetryDelayMs: 50 },
+    { queues: [QUEUE], prefetch: 10, deliveryLimit: 3, retryDelayMs: 20, maxRetryDelayMs: 50, dependenciesUp, resumeCheckMs: 100 },
     new Logger('test'),
   );
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
@@ -197,6 +207,24 @@ describe('messaging', () => {
       await local.app.close();
       await proxy.close();
     }
+  });
+
+  it('pauses during a dependency outage instead of burning delivery attempts, then resumes by itself', async () => {
+    await app.close();
+    ({ app, transport } = await startApp(process.env.AMQP_URL!, async () => database.up));
+    database.up = false;
+    try {
+      for (let i = 0; i < 5; i += 1) await broker.publish(EXCHANGES.inbound, 'test.needs-db', { i });
+      await waitFor(async () => (await broker.channel.checkQueue(QUEUE)).consumerCount === 0, 'consumer paused');
+      // Far longer than three attempts with 20-50 ms backoff would take: nothing may be dead-lettered.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect((await broker.channel.checkQueue(QUEUE)).messageCount).toBe(5);
+      expect(await broker.drain(deadLetterQueueName(QUEUE))).toEqual([]);
+    } finally {
+      database.up = true;
+    }
+    await waitFor(() => seen.filter((entry) => entry.key === 'test.needs-db').length === 5, 'all five handled after recovery');
+    expect(await broker.drain(deadLetterQueueName(QUEUE))).toEqual([]);
   });
 
   it('detects a silently dead connection through heartbeats', async () => {

@@ -10,6 +10,7 @@ import { loadConfigOrExit } from '@app/config';
 import { QUEUES } from '@app/contracts';
 import { AmqpConnection, AmqpTransport, PRODUCT_TOPOLOGY, Publisher } from '@app/messaging';
 import { installGracefulShutdown } from '@app/observability';
+import { DatabaseHealth } from '@app/persistence';
 import { routerEnvSchema } from './router.config';
 import { RouterModule } from './router.module';
 
@@ -25,10 +26,16 @@ async function bootstrap(): Promise<void> {
   app.flushLogs();
   const logger = new NestLogger('Router');
 
+  const database = app.get(DatabaseHealth);
   const transport = new AmqpTransport(
     app.get(AmqpConnection),
     app.get(Publisher),
-    { queues: CONSUMED, prefetch: config.AMQP_PREFETCH, deliveryLimit: DELIVERY_LIMIT },
+    {
+      queues: CONSUMED,
+      prefetch: config.AMQP_PREFETCH,
+      deliveryLimit: DELIVERY_LIMIT,
+      dependenciesUp: () => database.checkNow(),
+    },
     new NestLogger('AmqpTransport'),
   );
   app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });

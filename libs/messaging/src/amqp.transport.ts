@@ -6,6 +6,10 @@
  *   - permanent failure           → republish to the dead-letter exchange with the reason, then ack;
  *   - temporary failure           → short backoff, then nack+requeue; the quorum queue's delivery
  *                                   limit dead-letters it after the last attempt.
+ * When a temporary failure comes with a dependency down (`dependenciesUp` says so — e.g. Postgres
+ * unreachable), the message is returned without counting as an attempt against it and consuming
+ * pauses until the dependency is back: an outage must not burn through delivery limits and
+ * dead-letter good messages.
  * Closing cancels the consumers and waits for in-flight handlers to settle before returning.
  */
 import { randomUUID } from 'node:crypto';
@@ -26,6 +30,10 @@ export interface AmqpTransportOptions {
   prefetch: number;
   /** The queues' `x-delivery-limit`: on the last attempt the transport dead-letters with the reason itself. */
   deliveryLimit: number;
+  /** Checks the handlers' dependencies now (not from a cache); false pauses consuming until true. */
+  dependenciesUp?: () => Promise<boolean>;
+  /** How often a paused transport checks whether its dependencies are back. */
+  resumeCheckMs?: number;
   /** First retry delay; doubles per delivery up to `maxRetryDelayMs`. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
@@ -37,6 +45,7 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
   private readonly inFlight = new Set<Promise<void>>();
   private closing = false;
   private reopening = false;
+  private paused = false;
 
   constructor(
     private readonly connection: AmqpConnection,
@@ -112,6 +121,33 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
     this.consumerTags = tags;
   }
 
+  /** Stops taking deliveries on this channel until the dependencies answer again, then resumes. */
+  private pauseUntilDependenciesUp(channel: Channel): void {
+    if (this.paused || this.channel !== channel) return;
+    this.paused = true;
+    const tags = this.consumerTags;
+    this.consumerTags = [];
+    this.log.warn?.({ queues: this.options.queues }, 'dependencies down: consuming paused');
+    void Promise.all(tags.map((tag) => channel.cancel(tag).catch(() => undefined)));
+    const check = () =>
+      setTimeout(async () => {
+        if (this.closing) return;
+        const up = await this.options.dependenciesUp!().catch(() => false);
+        if (!up) return check();
+        this.paused = false;
+        const model = this.connection.current();
+        if (this.channel === channel && model) {
+          // Consume afresh on a new channel; the old one closes once its in-flight work settled.
+          this.channel = undefined;
+          await Promise.allSettled([...this.inFlight]);
+          await channel.close().catch(() => undefined);
+          this.reopen(model);
+        }
+        this.log.log?.({ queues: this.options.queues }, 'dependencies back: consuming resumed');
+      }, this.options.resumeCheckMs ?? 1_000);
+    check();
+  }
+
   /** One re-subscription loop at a time, backing off until the queue is consumable again. */
   private reopen(model: ChannelModel): void {
     if (this.reopening) return;
@@ -167,6 +203,12 @@ export class AmqpTransport extends Server implements CustomTransportStrategy {
       messagingMetrics.consumed.inc({ queue, outcome: 'acked' });
     } catch (error) {
       const failure = classifyFailure(error);
+      if (failure.kind === 'temporary' && this.options.dependenciesUp && !(await this.options.dependenciesUp())) {
+        this.settle(channel, () => channel.nack(message, false, true));
+        messagingMetrics.consumed.inc({ queue, outcome: 'deferred' });
+        this.pauseUntilDependenciesUp(channel);
+        return;
+      }
       if (failure.kind === 'temporary' && context.getDeliveryCount() + 1 >= this.options.deliveryLimit) {
         failure.kind = 'permanent';
         failure.reason = `gave up after ${this.options.deliveryLimit} attempts: ${failure.reason}`;

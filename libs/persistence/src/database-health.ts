@@ -4,6 +4,8 @@
  */
 import type { DataSource } from 'typeorm';
 
+const PING_TIMEOUT_MS = 2_000;
+
 export class DatabaseHealth {
   private healthy = false;
   private timer: NodeJS.Timeout | undefined;
@@ -30,13 +32,22 @@ export class DatabaseHealth {
     return this.healthy;
   }
 
+  /** Pings now (for a consumer deciding whether a failure was an outage) and updates the cached state. */
+  async checkNow(): Promise<boolean> {
+    await this.ping();
+    return this.healthy;
+  }
+
   private async ping(): Promise<void> {
     if (!this.dataSource.isInitialized) {
       this.healthy = false;
       return;
     }
     try {
-      await this.dataSource.query('SELECT 1');
+      await Promise.race([
+        this.dataSource.query('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), PING_TIMEOUT_MS).unref()),
+      ]);
       this.healthy = true;
     } catch {
       this.healthy = false;
