@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
 import { AGENT_ID_PATTERN } from '@app/contracts';
+import { businessHoursSchema } from '../../apps/router/src/policy/business-hours.policy';
 
 export const seedFileSchema = z
   .object({
@@ -36,13 +37,24 @@ export const seedFileSchema = z
             channels: z.array(z.string()).default([]),
             requiredSkills: z.array(z.string()).default([]),
             basePriority: z.number().int().default(0),
+            agingPerMinute: z.number().positive().default(1),
             syncCap: z.number().int().min(0).optional(),
             asyncCap: z.number().int().min(0).optional(),
+            syncBlocksAsync: z.boolean().optional(),
             offerTimeoutS: z.number().int().positive().default(20),
             autoAccept: z.boolean().default(false),
             wrapUpS: z.number().int().min(0).default(0),
+            maxWaitS: z.number().int().positive().optional(),
+            overflowQueueId: z.string().optional(),
+            downgradeToAsync: z.boolean().default(true),
+            businessHours: businessHoursSchema.optional(),
+            reopenWindowS: z.number().int().min(0).default(604_800),
             stickyWindowS: z.number().int().min(0).default(604_800),
             offlineGraceS: z.number().int().min(0).default(300),
+            expectedReplyS: z.number().int().positive().default(3_600),
+            noticeIntervalS: z.number().int().positive().default(60),
+            botFirst: z.boolean().default(false),
+            botTimeoutS: z.number().int().positive().default(30),
           })
           .strict(),
       )
@@ -62,31 +74,43 @@ export async function readSeedFile(path: string): Promise<SeedFile> {
 }
 
 export async function applySeed(dataSource: DataSource, seed: SeedFile): Promise<void> {
-  for (const queue of seed.queues) {
+  // Queues without an overflow first, so that an overflow always names an existing queue.
+  const ordered = [...seed.queues].sort((a, b) => Number(Boolean(a.overflowQueueId)) - Number(Boolean(b.overflowQueueId)));
+  for (const queue of ordered) {
+    const columns: Record<string, unknown> = {
+      tenant_id: queue.tenantId,
+      id: queue.id,
+      name: queue.name,
+      channels: queue.channels,
+      required_skills: queue.requiredSkills,
+      base_priority: queue.basePriority,
+      aging_per_minute: queue.agingPerMinute,
+      sync_cap: queue.syncCap ?? null,
+      async_cap: queue.asyncCap ?? null,
+      sync_blocks_async: queue.syncBlocksAsync ?? null,
+      offer_timeout_s: queue.offerTimeoutS,
+      auto_accept: queue.autoAccept,
+      wrap_up_s: queue.wrapUpS,
+      max_wait_s: queue.maxWaitS ?? null,
+      overflow_queue_id: queue.overflowQueueId ?? null,
+      downgrade_to_async: queue.downgradeToAsync,
+      business_hours: queue.businessHours ? JSON.stringify(queue.businessHours) : null,
+      reopen_window_s: queue.reopenWindowS,
+      sticky_window_s: queue.stickyWindowS,
+      offline_grace_s: queue.offlineGraceS,
+      expected_reply_s: queue.expectedReplyS,
+      notice_interval_s: queue.noticeIntervalS,
+      bot_first: queue.botFirst,
+      bot_timeout_s: queue.botTimeoutS,
+    };
+    const names = Object.keys(columns);
     await dataSource.query(
-      `INSERT INTO queues (tenant_id, id, name, channels, required_skills, base_priority, sync_cap, async_cap, offer_timeout_s,
-                           auto_accept, wrap_up_s, sticky_window_s, offline_grace_s)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-       ON CONFLICT (tenant_id, id) DO UPDATE SET name = EXCLUDED.name, channels = EXCLUDED.channels,
-         required_skills = EXCLUDED.required_skills, base_priority = EXCLUDED.base_priority, sync_cap = EXCLUDED.sync_cap,
-         async_cap = EXCLUDED.async_cap, offer_timeout_s = EXCLUDED.offer_timeout_s, auto_accept = EXCLUDED.auto_accept,
-         wrap_up_s = EXCLUDED.wrap_up_s, sticky_window_s = EXCLUDED.sticky_window_s,
-         offline_grace_s = EXCLUDED.offline_grace_s, updated_at = now()`,
-      [
-        queue.tenantId,
-        queue.id,
-        queue.name,
-        queue.channels,
-        queue.requiredSkills,
-        queue.basePriority,
-        queue.syncCap ?? null,
-        queue.asyncCap ?? null,
-        queue.offerTimeoutS,
-        queue.autoAccept,
-        queue.wrapUpS,
-        queue.stickyWindowS,
-        queue.offlineGraceS,
-      ],
+      `INSERT INTO queues (${names.join(', ')}) VALUES (${names.map((_, i) => `$${i + 1}`).join(', ')})
+       ON CONFLICT (tenant_id, id) DO UPDATE SET ${names
+         .filter((name) => name !== 'tenant_id' && name !== 'id')
+         .map((name) => `${name} = EXCLUDED.${name}`)
+         .join(', ')}, updated_at = now()`,
+      Object.values(columns),
     );
   }
   for (const agent of seed.agents) {
