@@ -35,9 +35,12 @@ describe('router replicas', () => {
 
   async function run(scenario: Scenario) {
     const tenant = `rep-${randomUUID().slice(0, 8)}`;
+    // With the timers off nothing withdraws an expired offer, so offers must outlive a slow machine.
+    const offerTimeoutS = scenario.schedulerMs === 0 ? 3_600 : 20;
     await pool.query(
-      `INSERT INTO queues (tenant_id, id, name, channels) VALUES ($1, 'live', 'Live', '{webchat}'), ($1, 'msg', 'Messaging', '{sms}')`,
-      [tenant],
+      `INSERT INTO queues (tenant_id, id, name, channels, offer_timeout_s)
+       VALUES ($1, 'live', 'Live', '{webchat}', $2), ($1, 'msg', 'Messaging', '{sms}', $2)`,
+      [tenant, offerTimeoutS],
     );
     await pool.query(
       `INSERT INTO agents (id, tenant_id, name, presence, sync_cap, async_cap)
