@@ -90,8 +90,12 @@ function bind(text: string, named: Record<string, unknown>): [string, unknown[]]
   return [sql, values];
 }
 
+const POLICY_TTL_MS = 2_000;
+
 @Injectable()
 export class RoutingEngine {
+  private readonly policies = new Map<string, { policy: QueuePolicy; until: number }>();
+
   constructor(
     private readonly clock: Clock,
     @Inject(ROUTING_DEFAULTS) private readonly defaults: RoutingDefaults,
@@ -528,10 +532,27 @@ export class RoutingEngine {
     const now = this.clock.now();
     const offer = conversation.mode === 'sync' && !policy.auto_accept;
     const expiresAt = new Date(now.getTime() + policy.offer_timeout_s * 1000);
-    await this.query(
+    const status = offer ? 'offered' : 'assigned';
+    const timing = offer ? 'first_offered_at' : 'first_assigned_at';
+    // One round trip: the assignment, the conversation's new status, its timing and the audit row.
+    const handed = await this.query<ConversationRow>(
       runner,
-      `INSERT INTO assignments (conversation_id, agent_id, mode, state, created_at, expires_at, accepted_at)
-       VALUES ($conversation, $agent, $mode, $state, $now, $expires, $accepted)`,
+      `WITH assignment AS (
+         INSERT INTO assignments (conversation_id, agent_id, mode, state, created_at, expires_at, accepted_at)
+         VALUES ($conversation, $agent, $mode, $state, $now, $expires, $accepted) RETURNING id
+       ), moved AS (
+         UPDATE conversations
+            SET status = $status, assigned_agent_id = $agent, version = version + 1, updated_at = $now
+          WHERE id = $conversation AND status = 'queued'
+         RETURNING ${CONVERSATION_COLUMNS}
+       ), timing AS (
+         INSERT INTO conversation_timings (conversation_id, ${timing}) VALUES ($conversation, $now)
+         ON CONFLICT (conversation_id) DO UPDATE SET ${timing} = COALESCE(conversation_timings.${timing}, EXCLUDED.${timing})
+       ), audit AS (
+         INSERT INTO assignment_audit (tenant_id, conversation_id, agent_id, mode, action, from_status, to_status, actor)
+         SELECT tenant_id, id, $agent, mode, $action, 'queued', $status, $actor FROM moved
+       )
+       SELECT * FROM moved`,
       {
         conversation: conversation.id,
         agent: agentId,
@@ -539,12 +560,13 @@ export class RoutingEngine {
         state: offer ? 'offered' : 'active',
         expires: offer ? expiresAt : null,
         accepted: offer ? null : now,
+        status,
+        action: offer ? 'offer' : 'assign',
+        actor,
       },
     );
-    const status = offer ? 'offered' : 'assigned';
-    const updated = await this.transition(runner, conversation.id, 'queued', status, { agentId });
-    await this.timing(runner, conversation.id, offer ? 'first_offered_at' : 'first_assigned_at', now);
-    await this.audit(runner, updated, agentId, offer ? 'offer' : 'assign', 'queued', status, actor);
+    const updated = handed[0];
+    if (!updated) throw new Error(`conversation ${conversation.id} is not in status queued`);
     if (offer) {
       this.agentEvent(events, updated, agentId, 'offer', { expiresAt: expiresAt.toISOString() });
     } else {
@@ -577,13 +599,21 @@ export class RoutingEngine {
     );
   }
 
+  /**
+   * Queue policies are configuration, not routing state: read once and reused for a couple of
+   * seconds, which saves a round trip on every decision (a policy change applies within that time).
+   */
   private async queuePolicy(runner: QueryRunner, tenantId: string, queueId: string): Promise<QueuePolicy> {
+    const key = `${tenantId}\u0000${queueId}`;
+    const cached = this.policies.get(key);
+    if (cached && cached.until > Date.now()) return cached.policy;
     const found = await this.query<QueuePolicy>(
       runner,
       `SELECT offer_timeout_s, auto_accept, wrap_up_s, sticky_window_s FROM queues WHERE tenant_id = $tenant AND id = $queue`,
       { tenant: tenantId, queue: queueId },
     );
     if (!found[0]) throw new Error(`queue ${tenantId}/${queueId} does not exist`);
+    this.policies.set(key, { policy: found[0], until: Date.now() + POLICY_TTL_MS });
     return found[0];
   }
 }
