@@ -5,7 +5,8 @@
  */
 import type { Pool } from 'pg';
 
-const DELTA: Record<string, number> = {
+/** Capacity effect of each audit action on its agent; an unclassified action fails the replay. */
+export const AUDIT_CAPACITY_DELTA: Record<string, number> = {
   enqueue: 0,
   reopen: 0,
   overflow: 0,
@@ -45,7 +46,7 @@ export async function replayAudit(pool: Pool, tenantId: string, defaults = { syn
   const peak = new Map<string, { sync: number; async: number }>();
   const violations: string[] = [];
   for (const row of rows) {
-    const delta = DELTA[row.action];
+    const delta = AUDIT_CAPACITY_DELTA[row.action];
     if (delta === undefined) throw new Error(`audit action "${row.action}" is not classified for replay`);
     if (delta === 0 || !row.agent_id) continue;
     const mode = row.mode as 'sync' | 'async';

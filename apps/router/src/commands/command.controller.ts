@@ -12,6 +12,7 @@ import { EXCHANGES, routerCommandSchema, routingKeys, type RouterCommand } from 
 import { AmqpContext } from '@app/messaging';
 import { inTransaction, rows } from '@app/persistence';
 import { OutboxRelay } from '../outbox/outbox.relay';
+import { RoutingEngine } from '../routing/routing-engine';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { CommandRejected } from '../use-cases/command-rejected.error';
@@ -31,6 +32,7 @@ export class CommandController {
     private readonly offers: OfferResponseUseCase,
     private readonly conversations: ConversationHandlingUseCase,
     private readonly bots: BotFirstUseCase,
+    private readonly engine: RoutingEngine,
     private readonly outbox: OutboxRelay,
   ) {}
 
@@ -60,8 +62,25 @@ export class CommandController {
       const rejected: CommandResult = { ok: false, code: error.code, message: error.message };
       result = await inTransaction(this.dataSource, (runner) => this.record(runner, command, rejected, [], correlationId, true));
     }
+    if (result.ok) await this.rerouteAfterCommit(command, correlationId);
     this.outbox.kick();
     return result;
+  }
+
+  /**
+   * Closes the window between concurrent transactions: two agents declining at the same moment each
+   * saw the other still busy, so each item went back to the queue while both agents became free.
+   * After commit, the conversation the command touched is routed once more and the agents it
+   * concerns drain again — each a no-op unless something is waiting and someone has room.
+   */
+  private async rerouteAfterCommit(command: RouterCommand, correlationId: string | undefined): Promise<void> {
+    await inTransaction(this.dataSource, async (runner) => {
+      const events: OutboxEvent[] = [];
+      if ('conversationId' in command) await this.engine.route(runner, command.conversationId, 'router', events);
+      const agents = command.type === 'agent.capacity.set' ? [command.targetAgentId] : [command.agentId];
+      for (const agentId of agents) await this.engine.drainForAgent(runner, agentId, 'router', events);
+      await writeOutbox(runner, events, correlationId);
+    });
   }
 
   private apply(runner: QueryRunner, command: RouterCommand, events: OutboxEvent[]): Promise<unknown> {

@@ -150,6 +150,7 @@ export class RoutingEngine {
    */
   async drainForAgent(runner: QueryRunner, agentId: string, actor: Actor, events: OutboxEvent[]): Promise<number> {
     let handed = 0;
+    const skipped: string[] = [];
     for (let guard = 0; guard < 64; guard += 1) {
       // Which (queue, mode) pairs this agent could take one more item from, right now.
       const lanes = await this.query<{ tenant_id: string; queue_id: string; mode: Mode }>(
@@ -164,6 +165,8 @@ export class RoutingEngine {
       );
       if (lanes.length === 0) break;
       // The head of each lane is one index probe (tenant, queue, mode, rank_at); the best head wins.
+      // Heads are read without locks and only the chosen one is locked, so a concurrent drain is
+      // never kept from the other lanes' heads; a head another transaction holds is passed over.
       const next = await this.query<ConversationRow>(
         runner,
         `SELECT head.* FROM unnest($queues::text[], $modes::text[]) AS lane (queue_id, mode)
@@ -171,11 +174,11 @@ export class RoutingEngine {
              SELECT ${CONVERSATION_COLUMNS_OF_C}, c.rank_at
                FROM conversations c
               WHERE c.tenant_id = $tenant AND c.queue_id = lane.queue_id AND c.mode = lane.mode AND c.status = 'queued'
+                AND c.id <> ALL ($skip::uuid[])
                 AND (c.mode = 'async'
                      OR NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = $agent))
               ORDER BY c.rank_at
               LIMIT 1
-              FOR UPDATE OF c SKIP LOCKED
            ) head
           ORDER BY head.rank_at
           LIMIT 1`,
@@ -184,10 +187,21 @@ export class RoutingEngine {
           tenant: lanes[0].tenant_id,
           queues: lanes.map((lane) => lane.queue_id),
           modes: lanes.map((lane) => lane.mode),
+          skip: skipped,
         },
       );
-      const conversation = next[0];
-      if (!conversation) break;
+      const head = next[0];
+      if (!head) break;
+      const locked = await this.query<{ id: string }>(
+        runner,
+        `SELECT id FROM conversations WHERE id = $id AND status = 'queued' FOR UPDATE SKIP LOCKED`,
+        { id: head.id },
+      );
+      if (locked.length === 0) {
+        skipped.push(head.id);
+        continue;
+      }
+      const conversation = head;
       const claimed = await this.claim(runner, conversation, { only: agentId });
       if (!claimed) break;
       const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);

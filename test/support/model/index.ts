@@ -1,0 +1,4 @@
+export * from './world';
+export * from './model';
+export * from './invariants';
+export * from './commands';
