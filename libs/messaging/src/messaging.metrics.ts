@@ -1,13 +1,5 @@
 /** Broker metrics, on prom-client's default registry so every app's /metrics shows them. */
-import { Counter, Histogram, register } from 'prom-client';
-
-function counter(name: string, help: string, labelNames: string[]): Counter {
-  return (register.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, labelNames });
-}
-
-function histogram(name: string, help: string, labelNames: string[], buckets: number[]): Histogram {
-  return (register.getSingleMetric(name) as Histogram | undefined) ?? new Histogram({ name, help, labelNames, buckets });
-}
+import { counter, histogram } from '@app/observability';
 
 export const messagingMetrics = {
   published: counter('amqp_published_total', 'Messages published, by exchange and outcome (confirmed/failed)', [
