@@ -9,5 +9,9 @@ export function renderContractDocs(version: string): Record<string, string> {
     'docs/schemas/router-event.json': json(jsonSchemas.routerEvent()),
     'docs/schemas/router-command.json': json(jsonSchemas.routerCommand()),
     'docs/schemas/customer-notice.json': json(jsonSchemas.customerNotice()),
+    'docs/schemas/outbound-message.json': json(jsonSchemas.outboundMessage()),
+    'docs/schemas/agent-typing.json': json(jsonSchemas.agentTyping()),
+    'docs/schemas/delivery-status.json': json(jsonSchemas.deliveryStatus()),
+    'docs/schemas/customer-typing.json': json(jsonSchemas.customerTyping()),
   };
 }

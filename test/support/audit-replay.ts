@@ -23,6 +23,7 @@ export const AUDIT_CAPACITY_DELTA: Record<string, number> = {
   requeue: -1,
   release: -1,
   transfer: -1,
+  reassign: -1,
   close: -1,
   escalate: -1,
 };

@@ -14,7 +14,7 @@ import { DatabaseHealth } from '@app/persistence';
 import { routerEnvSchema } from './router.config';
 import { RouterModule } from './router.module';
 
-const CONSUMED = [QUEUES.routerInbound, QUEUES.routerCommands];
+const CONSUMED = [QUEUES.routerInbound, QUEUES.routerCommands, QUEUES.routerDelivery];
 const DELIVERY_LIMIT = Math.min(
   ...PRODUCT_TOPOLOGY.workQueues.filter((queue) => CONSUMED.includes(queue.name as never)).map((queue) => queue.deliveryLimit),
 );

@@ -15,6 +15,8 @@ export const routerEnvSchema = commonEnvSchema.extend({
   PRESENCE_LEASE_S: envTypes.int(5, 3_600).default(30),
   /** Routing timers' period; 0 turns them off (tests drive them by hand). */
   SCHEDULER_INTERVAL_MS: envTypes.int(0, 60_000).default(500),
+  /** How long agent events are kept for desktops that reconnect and resume. */
+  AGENT_EVENT_RETENTION_H: envTypes.int(1, 24 * 90).default(72),
 });
 
 export type RouterConfig = z.output<typeof routerEnvSchema>;

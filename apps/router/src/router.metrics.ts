@@ -15,6 +15,18 @@ export const routerMetrics = {
     ['queue', 'mode'],
     WAIT_BUCKETS,
   ),
+  firstResponseSeconds: histogram(
+    'router_first_response_seconds',
+    "Time from a conversation first entering the queue to the agent's first reply, by queue and mode",
+    ['queue', 'mode'],
+    WAIT_BUCKETS,
+  ),
+  replies: counter('router_agent_replies_total', 'Agent replies stored and handed to a channel, by channel', ['channel']),
+  deliveryStatuses: counter(
+    'router_delivery_statuses_total',
+    'Delivery statuses from adapters, by channel, status and outcome (applied/stale/unknown)',
+    ['channel', 'status', 'outcome'],
+  ),
   messages: counter('router_messages_total', 'Inbound messages by channel and outcome (stored/duplicate)', [
     'channel',
     'outcome',

@@ -3,6 +3,8 @@ import { AmqpConnection, MessagingModule } from '@app/messaging';
 import { HealthModule, LoggingModule, MetricsModule } from '@app/observability';
 import { DatabaseHealth, PersistenceModule } from '@app/persistence';
 import { CommandController } from './commands/command.controller';
+import { DeliveryStatusController } from './delivery/delivery-status.controller';
+import { DeliveryStatusUseCase } from './delivery/delivery-status.use-case';
 import { InboundController } from './ingest/inbound.controller';
 import { IngestMessageUseCase } from './ingest/ingest-message.use-case';
 import { OutboxRelay } from './outbox/outbox.relay';
@@ -15,10 +17,12 @@ import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing/routing-defaul
 import { RoutingEngine } from './routing/routing-engine';
 import { RoutingStats } from './routing/routing-stats';
 import { RoutingScheduler } from './timers/routing-scheduler';
+import { AgentMessagesUseCase } from './use-cases/agent-messages.use-case';
 import { BotFirstUseCase } from './use-cases/bot-first.use-case';
 import { ConversationHandlingUseCase } from './use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from './use-cases/offer-response.use-case';
 import { SetPresenceUseCase } from './use-cases/set-presence.use-case';
+import { SupervisionUseCase } from './use-cases/supervision.use-case';
 
 @Module({})
 export class RouterModule {
@@ -45,7 +49,7 @@ export class RouterModule {
         HealthModule.register([AmqpConnection, DatabaseHealth]),
         MetricsModule,
       ],
-      controllers: [InboundController, CommandController],
+      controllers: [InboundController, CommandController, DeliveryStatusController],
       providers: [
         { provide: ROUTER_CONFIG, useValue: config },
         { provide: ROUTING_DEFAULTS, useValue: defaults },
@@ -60,6 +64,9 @@ export class RouterModule {
         OfferResponseUseCase,
         ConversationHandlingUseCase,
         BotFirstUseCase,
+        AgentMessagesUseCase,
+        SupervisionUseCase,
+        DeliveryStatusUseCase,
         OutboxRelay,
         RoutingScheduler,
       ],

@@ -72,12 +72,34 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         messages: { inboundEnvelope: { $ref: '#/components/messages/InboundEnvelope' } },
         bindings: topicExchange(EXCHANGES.inbound),
       },
+      delivery: {
+        address: 'delivery.{channel}',
+        title: `Exchange \`${EXCHANGES.inbound}\``,
+        description: `Delivery statuses of agent replies, from the channel's adapter. The router consumes them from \`${QUEUES.routerDelivery}\`; a status never moves a message backwards.`,
+        parameters: { channel: { enum: [...CHANNELS] } },
+        messages: { deliveryStatus: { $ref: '#/components/messages/DeliveryStatus' } },
+        bindings: topicExchange(EXCHANGES.inbound),
+      },
+      typing: {
+        address: 'typing.{channel}',
+        title: `Exchange \`${EXCHANGES.inbound}\``,
+        description: 'Customer typing on a live channel, for the holding agent\'s desktop (transient, not stored).',
+        parameters: { channel: { enum: [...CHANNELS] } },
+        messages: { customerTyping: { $ref: '#/components/messages/CustomerTyping' } },
+        bindings: topicExchange(EXCHANGES.inbound),
+      },
       outbound: {
         address: 'outbound.{channel}',
         title: `Exchange \`${EXCHANGES.outbound}\``,
-        description: "What a channel's adapter sends to the customer: customer notices from the router (agent replies join in the gateway issue).",
+        description:
+          "What a channel's adapter sends to the customer: agent replies (send each messageId once), customer notices " +
+          'from the router, and agent typing on live channels (transient).',
         parameters: { channel: { enum: [...CHANNELS] } },
-        messages: { customerNotice: { $ref: '#/components/messages/CustomerNotice' } },
+        messages: {
+          outboundMessage: { $ref: '#/components/messages/OutboundMessage' },
+          customerNotice: { $ref: '#/components/messages/CustomerNotice' },
+          agentTyping: { $ref: '#/components/messages/AgentTyping' },
+        },
         bindings: topicExchange(EXCHANGES.outbound),
       },
       bot: {
@@ -113,7 +135,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
       commands: {
         address: 'command.{type}',
         title: `Exchange \`${EXCHANGES.commands}\``,
-        description: `Agent commands (presence, accept, decline, close, release, transfer). The router consumes them from \`${QUEUES.routerCommands}\`, processes each commandId once and answers with \`agent.<agentId>.command-result\`.`,
+        description: `Agent and supervisor commands (presence, accept, decline, reply, note, close, release, transfer, escalate, reassign, caps, queues). The router consumes them from \`${QUEUES.routerCommands}\`, processes each commandId once and answers with \`agent.<agentId>.command-result\`.`,
         parameters: { type: { enum: [...COMMAND_TYPES] } },
         messages: { routerCommand: { $ref: '#/components/messages/RouterCommand' } },
         bindings: topicExchange(EXCHANGES.commands),
@@ -138,6 +160,27 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         title: 'The router carries out agent commands',
         channel: { $ref: '#/channels/commands' },
         messages: [{ $ref: '#/channels/commands/messages/routerCommand' }],
+      },
+      receiveDeliveryStatus: {
+        action: 'receive',
+        title: 'The router records delivery statuses and tells the agent',
+        channel: { $ref: '#/channels/delivery' },
+        messages: [{ $ref: '#/channels/delivery/messages/deliveryStatus' }],
+      },
+      receiveCustomerTyping: {
+        action: 'receive',
+        title: 'The agent gateway shows customer typing to the holding agent',
+        channel: { $ref: '#/channels/typing' },
+        messages: [{ $ref: '#/channels/typing/messages/customerTyping' }],
+      },
+      sendReply: {
+        action: 'send',
+        title: 'The router hands agent replies and typing to the channel adapter',
+        channel: { $ref: '#/channels/outbound' },
+        messages: [
+          { $ref: '#/channels/outbound/messages/outboundMessage' },
+          { $ref: '#/channels/outbound/messages/agentTyping' },
+        ],
       },
       sendCustomerNotice: {
         action: 'send',
@@ -180,6 +223,10 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         ),
         RouterEvent: message('RouterEvent', 'Router event', 'An assignment or lifecycle event', jsonSchemas.routerEvent()),
         RouterCommand: message('RouterCommand', 'Router command', 'An agent command', jsonSchemas.routerCommand()),
+        OutboundMessage: message('OutboundMessage', 'Agent reply', 'An agent reply for the customer', jsonSchemas.outboundMessage()),
+        AgentTyping: message('AgentTyping', 'Agent typing', 'The agent is typing (live channels)', jsonSchemas.agentTyping()),
+        DeliveryStatus: message('DeliveryStatus', 'Delivery status', 'Sent, delivered, read or failed', jsonSchemas.deliveryStatus()),
+        CustomerTyping: message('CustomerTyping', 'Customer typing', 'The customer is typing (live channels)', jsonSchemas.customerTyping()),
         CustomerNotice: message('CustomerNotice', 'Customer notice', 'Position, expected wait or reply time, after-hours', jsonSchemas.customerNotice()),
       },
     },

@@ -56,6 +56,42 @@ export const setCapacityCommandSchema = z
   .strict()
   .describe('A supervisor (agentId) changes another agent\'s caps; raised room is used at once, lowering never revokes work');
 
+const clientMessageId = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/)
+  .describe('Chosen by the client; the same id twice stores and sends one message');
+const text = z.string().trim().min(1).max(10_000);
+
+export const replyCommandSchema = z
+  .object({ ...base, type: z.literal('conversation.reply'), conversationId: z.uuid(), clientMessageId, text })
+  .strict()
+  .describe('The holding agent answers the customer: stored, then sent on the conversation\'s channel');
+export const noteCommandSchema = z
+  .object({ ...base, type: z.literal('conversation.note'), conversationId: z.uuid(), clientMessageId, text })
+  .strict()
+  .describe('An internal note on the conversation, seen by agents only, never sent to the customer');
+export const reassignCommandSchema = z
+  .object({
+    ...base,
+    type: z.literal('conversation.reassign'),
+    conversationId: z.uuid(),
+    to: z.union([
+      z.object({ agentId: z.string().regex(AGENT_ID_PATTERN) }).strict(),
+      z.object({ queueId: z.string().min(1).max(64) }).strict(),
+    ]),
+  })
+  .strict()
+  .describe('A supervisor (agentId) moves a queued or held conversation to an agent (who must have room) or a queue');
+export const setQueuesCommandSchema = z
+  .object({
+    ...base,
+    type: z.literal('agent.queues.set'),
+    targetAgentId: z.string().regex(AGENT_ID_PATTERN),
+    queueIds: z.array(z.string().min(1).max(64)).max(100),
+  })
+  .strict()
+  .describe('A supervisor (agentId) changes the queues another agent serves; held work stays with them');
+
 export const botHandoffCommandSchema = z
   .object({
     ...base,
@@ -86,6 +122,10 @@ export const routerCommandSchema = z.discriminatedUnion('type', [
   transferConversationCommandSchema,
   escalateConversationCommandSchema,
   setCapacityCommandSchema,
+  replyCommandSchema,
+  noteCommandSchema,
+  reassignCommandSchema,
+  setQueuesCommandSchema,
   botHandoffCommandSchema,
   botResolveCommandSchema,
 ]);

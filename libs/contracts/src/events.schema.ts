@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CHANNELS, MODES } from './channel.constant';
+import { DELIVERY_STATUSES } from './outbound.schema';
 import { CONVERSATION_EVENTS, type ConversationEventName } from './topology.constant';
 
 const base = {
@@ -29,6 +30,18 @@ export const agentMessageEventSchema = z.object({
   agentId: z.string(),
   channel: z.enum(CHANNELS),
   messageId: z.uuid(),
+  sender: z.enum(['customer', 'agent', 'bot', 'system']).optional().describe('Absent means customer'),
+  direction: z.enum(['inbound', 'outbound', 'internal']).optional().describe('internal = a note; absent means inbound'),
+});
+
+export const agentDeliveryEventSchema = z.object({
+  ...base,
+  type: z.literal('agent.delivery'),
+  agentId: z.string(),
+  channel: z.enum(CHANNELS),
+  messageId: z.uuid(),
+  status: z.enum(DELIVERY_STATUSES),
+  reason: z.string().optional().describe('Failed: why, in the provider\'s words'),
 });
 
 export const agentRoutingEventSchema = z.object({
@@ -77,6 +90,7 @@ export const conversationEventSchema = z.object({
 export const routerEventSchema = z.discriminatedUnion('type', [
   agentAssignedEventSchema,
   agentMessageEventSchema,
+  agentDeliveryEventSchema,
   agentRoutingEventSchema,
   commandResultEventSchema,
   botMessageEventSchema,
@@ -85,5 +99,6 @@ export const routerEventSchema = z.discriminatedUnion('type', [
 
 export type AgentAssignedEvent = z.output<typeof agentAssignedEventSchema>;
 export type AgentMessageEvent = z.output<typeof agentMessageEventSchema>;
+export type AgentDeliveryEvent = z.output<typeof agentDeliveryEventSchema>;
 export type ConversationEvent = z.output<typeof conversationEventSchema>;
 export type RouterEvent = z.output<typeof routerEventSchema>;

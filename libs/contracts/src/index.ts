@@ -6,3 +6,5 @@ export * from './json-schema';
 export * from './asyncapi.document';
 export * from './commands.schema';
 export * from './notices.schema';
+export * from './business-hours.schema';
+export * from './outbound.schema';

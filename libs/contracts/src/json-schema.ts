@@ -8,6 +8,7 @@ import { inboundEnvelopeSchema } from './envelope.schema';
 import { routerEventSchema } from './events.schema';
 import { routerCommandSchema } from './commands.schema';
 import { customerNoticeSchema } from './notices.schema';
+import { agentTypingSchema, customerTypingSchema, deliveryStatusSchema, outboundMessageSchema } from './outbound.schema';
 
 export type JsonSchema = Record<string, unknown>;
 
@@ -21,4 +22,8 @@ export const jsonSchemas = {
   routerEvent: () => ({ title: 'RouterEvent', ...toDraft7(routerEventSchema, 'output') }),
   routerCommand: () => ({ title: 'RouterCommand', ...toDraft7(routerCommandSchema, 'input') }),
   customerNotice: () => ({ title: 'CustomerNotice', ...toDraft7(customerNoticeSchema, 'output') }),
+  outboundMessage: () => ({ title: 'OutboundMessage', ...toDraft7(outboundMessageSchema, 'output') }),
+  agentTyping: () => ({ title: 'AgentTyping', ...toDraft7(agentTypingSchema, 'output') }),
+  deliveryStatus: () => ({ title: 'DeliveryStatus', ...toDraft7(deliveryStatusSchema, 'input') }),
+  customerTyping: () => ({ title: 'CustomerTyping', ...toDraft7(customerTypingSchema, 'input') }),
 };

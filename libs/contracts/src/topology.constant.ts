@@ -5,7 +5,10 @@
 import type { Channel } from './channel.constant';
 
 export const EXCHANGES = {
-  /** Normalized customer messages from adapters and other systems: `inbound.<channel>`. */
+  /**
+   * Normalized customer messages from adapters and other systems: `inbound.<channel>`; delivery
+   * statuses of replies: `delivery.<channel>`; customer typing (transient): `typing.<channel>`.
+   */
   inbound: 'inbound',
   /** Agent replies and customer notices for a channel's adapter: `outbound.<channel>`. */
   outbound: 'outbound',
@@ -28,6 +31,8 @@ export const QUEUES = {
   routerInbound: 'router.inbound',
   /** The router's command queue: every `command.*`. */
   routerCommands: 'router.commands',
+  /** Delivery statuses of replies, from adapters: every `delivery.*` on the inbound exchange. */
+  routerDelivery: 'router.delivery',
 } as const;
 
 export const AGENT_EVENTS = [
@@ -36,6 +41,7 @@ export const AGENT_EVENTS = [
   'assigned',
   'message',
   'revoked',
+  'delivery',
   'command-result',
 ] as const;
 export type AgentEventName = (typeof AGENT_EVENTS)[number];
@@ -60,6 +66,10 @@ export const AGENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const routingKeys = {
   inbound: (channel: Channel) => `inbound.${channel}`,
   inboundAll: 'inbound.*',
+  delivery: (channel: Channel) => `delivery.${channel}`,
+  deliveryAll: 'delivery.*',
+  typing: (channel: Channel) => `typing.${channel}`,
+  typingAll: 'typing.*',
   outbound: (channel: Channel) => `outbound.${channel}`,
   agent: (agentId: string, event: AgentEventName) => `agent.${agentId}.${event}`,
   agentAll: 'agent.#',

@@ -57,6 +57,12 @@ export const PRODUCT_TOPOLOGY: TopologySpec = {
       maxLength: 1_000_000,
     },
     {
+      name: QUEUES.routerDelivery,
+      bindings: [{ exchange: EXCHANGES.inbound, pattern: routingKeys.deliveryAll }],
+      deliveryLimit: 5,
+      maxLength: 1_000_000,
+    },
+    {
       name: QUEUES.routerCommands,
       bindings: [{ exchange: EXCHANGES.commands, pattern: routingKeys.commandAll }],
       deliveryLimit: 5,

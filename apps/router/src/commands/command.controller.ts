@@ -14,11 +14,13 @@ import { inTransaction, rows } from '@app/persistence';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { RoutingEngine } from '../routing/routing-engine';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
+import { AgentMessagesUseCase } from '../use-cases/agent-messages.use-case';
 import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { CommandRejected } from '../use-cases/command-rejected.error';
 import { ConversationHandlingUseCase } from '../use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from '../use-cases/offer-response.use-case';
 import { SetPresenceUseCase } from '../use-cases/set-presence.use-case';
+import { SupervisionUseCase } from '../use-cases/supervision.use-case';
 
 export type CommandResult = { ok: true; data?: unknown } | { ok: false; code: string; message: string };
 
@@ -32,6 +34,8 @@ export class CommandController {
     private readonly offers: OfferResponseUseCase,
     private readonly conversations: ConversationHandlingUseCase,
     private readonly bots: BotFirstUseCase,
+    private readonly messages: AgentMessagesUseCase,
+    private readonly supervision: SupervisionUseCase,
     private readonly engine: RoutingEngine,
     private readonly outbox: OutboxRelay,
   ) {}
@@ -77,10 +81,22 @@ export class CommandController {
     await inTransaction(this.dataSource, async (runner) => {
       const events: OutboxEvent[] = [];
       if ('conversationId' in command) await this.engine.route(runner, command.conversationId, 'router', events);
-      const agents = command.type === 'agent.capacity.set' ? [command.targetAgentId] : [command.agentId];
+      const agents = this.agentsConcerned(command);
       for (const agentId of agents) await this.engine.drainForAgent(runner, agentId, 'router', events);
       await writeOutbox(runner, events, correlationId);
     });
+  }
+
+  private agentsConcerned(command: RouterCommand): string[] {
+    switch (command.type) {
+      case 'agent.capacity.set':
+      case 'agent.queues.set':
+        return [command.targetAgentId];
+      case 'conversation.reassign':
+        return 'agentId' in command.to ? [command.to.agentId] : [];
+      default:
+        return [command.agentId];
+    }
   }
 
   private apply(runner: QueryRunner, command: RouterCommand, events: OutboxEvent[]): Promise<unknown> {
@@ -102,6 +118,14 @@ export class CommandController {
         return this.conversations.transfer(runner, command.agentId, command.conversationId, command.to, events);
       case 'conversation.escalate':
         return this.conversations.escalate(runner, command.agentId, command.conversationId, events);
+      case 'conversation.reply':
+        return this.messages.reply(runner, command.agentId, command, events);
+      case 'conversation.note':
+        return this.messages.note(runner, command.agentId, command, events);
+      case 'conversation.reassign':
+        return this.supervision.reassign(runner, agent, command.conversationId, command.to, events);
+      case 'agent.queues.set':
+        return this.supervision.setQueues(runner, agent, command.targetAgentId, command.queueIds, events);
       case 'bot.handoff':
         return this.bots.handoff(runner, command.conversationId, command.context, `bot:${command.agentId}`, events);
       case 'bot.resolve':

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
-import { HEADERS } from '@app/contracts';
+import { EXCHANGES, HEADERS } from '@app/contracts';
 
 export interface OutboxEvent {
   exchange: string;
@@ -14,29 +14,42 @@ export interface OutboxEvent {
   correlationId?: string;
 }
 
-/** `correlationId` stamps every event that has none: everything a message or command causes carries its id. */
+/**
+ * One statement per transaction: the rows go to the outbox in order, and events for an agent's
+ * desktop are also kept in the agent event journal, from which a reconnecting desktop is replayed
+ * what it missed. Command results are answers to one request, not state, and are not journaled.
+ * `correlationId` stamps every event that has none: everything a message or command causes carries its id.
+ */
 export async function writeOutbox(runner: QueryRunner, events: OutboxEvent[], correlationId?: string): Promise<void> {
   if (events.length === 0) return;
-  if (correlationId) {
-    for (const event of events) {
+  const rows = events.map((event, ord) => {
+    if (correlationId) {
       event.correlationId ??= correlationId;
       event.payload.correlationId ??= correlationId;
     }
-  }
-  const values: unknown[] = [];
-  const rows = events.map((event, index) => {
-    const base = index * 5;
-    values.push(
-      event.payload.eventId ?? randomUUID(),
-      event.exchange,
-      event.routingKey,
-      JSON.stringify(event.payload),
-      JSON.stringify(event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {}),
-    );
-    return `($${base + 1}, $${base + 2}, $${base + 3}, $${base + 4}, $${base + 5})`;
+    return {
+      message_id: event.payload.eventId ?? randomUUID(),
+      exchange: event.exchange,
+      routing_key: event.routingKey,
+      payload: event.payload,
+      headers: event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {},
+      ord,
+    };
   });
   await runner.query(
-    `INSERT INTO outbox (message_id, exchange, routing_key, payload, headers) VALUES ${rows.join(', ')}`,
-    values,
+    `WITH input AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb)
+         AS x(message_id uuid, exchange text, routing_key text, payload jsonb, headers jsonb, ord int)
+     ), journal AS (
+       INSERT INTO agent_events (event_id, tenant_id, agent_id, type, payload)
+       SELECT message_id, payload->>'tenantId', payload->>'agentId', payload->>'type', payload
+         FROM input
+        WHERE exchange = $2 AND payload->>'type' <> $3 AND payload->>'agentId' IS NOT NULL
+        ORDER BY ord
+       ON CONFLICT (event_id) DO NOTHING
+     )
+     INSERT INTO outbox (message_id, exchange, routing_key, payload, headers)
+     SELECT message_id, exchange, routing_key, payload, headers FROM input ORDER BY ord`,
+    [JSON.stringify(rows), EXCHANGES.agent, 'agent.command-result'],
   );
 }

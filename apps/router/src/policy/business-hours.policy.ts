@@ -16,7 +16,11 @@
  * - The functions take an already validated value (`businessHoursSchema.parse`) and never throw for
  *   one, except for an invalid Date. They cache a compiled form per object: treat it as immutable.
  */
-import { z } from 'zod';
+import { minutesOfClock, type BusinessHours } from '@app/contracts';
+
+// The schema moved to the contracts lib (the gateway validates business hours too); re-exported
+// so the router and the seed loader keep importing it from here.
+export { businessHoursSchema, type BusinessHours } from '@app/contracts';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -27,80 +31,6 @@ const HORIZON_MS = 14 * DAY_MS;
 const TRANSITION_PROBE_MS = 6 * 3_600_000;
 
 const DAY_KEYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
-
-const CLOCK_TIME = /^(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$/;
-const LOCAL_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-function minutesOf(clock: string): number {
-  return Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
-}
-
-function isTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isCalendarDate(value: string): boolean {
-  const match = LOCAL_DATE.exec(value);
-  if (!match) return false;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  // Date.UTC rolls 2026-02-30 over into March; a real date survives the round trip.
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
-
-const clockTimeSchema = z.string().regex(CLOCK_TIME, { error: 'expected a time "HH:MM" from 00:00 to 24:00' });
-
-const intervalSchema = z.tuple([clockTimeSchema, clockTimeSchema]).superRefine(([start, end], ctx) => {
-  if (!CLOCK_TIME.test(start) || !CLOCK_TIME.test(end)) return; // already reported by the element schema
-  if (start === '24:00') {
-    ctx.addIssue({ code: 'custom', message: '"24:00" is only allowed as the end of an interval' });
-  } else if (minutesOf(end) <= minutesOf(start)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `interval ${start}–${end} must end after it starts (split an interval across midnight into two days, ending the first at "24:00")`,
-    });
-  }
-});
-
-const dayIntervalsSchema = z.array(intervalSchema).superRefine((intervals, ctx) => {
-  const sorted = [...intervals].sort((a, b) => minutesOf(a[0]) - minutesOf(b[0]));
-  for (let i = 1; i < sorted.length; i += 1) {
-    const [previous, current] = [sorted[i - 1]!, sorted[i]!];
-    if (minutesOf(current[0]) < minutesOf(previous[1])) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `intervals ${previous[0]}–${previous[1]} and ${current[0]}–${current[1]} overlap`,
-      });
-    }
-  }
-});
-
-export const businessHoursSchema = z
-  .object({
-    timeZone: z.string().refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Berlin"' }),
-    weekly: z
-      .object({
-        mon: dayIntervalsSchema.optional(),
-        tue: dayIntervalsSchema.optional(),
-        wed: dayIntervalsSchema.optional(),
-        thu: dayIntervalsSchema.optional(),
-        fri: dayIntervalsSchema.optional(),
-        sat: dayIntervalsSchema.optional(),
-        sun: dayIntervalsSchema.optional(),
-      })
-      .strict(),
-    holidays: z
-      .array(z.string().refine(isCalendarDate, { error: 'expected a calendar date "YYYY-MM-DD"' }))
-      .optional(),
-  })
-  .strict();
-
-export type BusinessHours = z.output<typeof businessHoursSchema>;
 
 /** Local wall-clock readings are carried as "local milliseconds": the wall clock read as if it were UTC. */
 class ZoneClock {
@@ -191,7 +121,7 @@ function compile(hours: BusinessHours): CompiledHours {
     clocks.set(hours.timeZone, clock);
   }
   const days = DAY_KEYS.map((key) =>
-    (hours.weekly[key] ?? []).map(([start, end]): [number, number] => [minutesOf(start), minutesOf(end)]),
+    (hours.weekly[key] ?? []).map(([start, end]): [number, number] => [minutesOfClock(start), minutesOfClock(end)]),
   );
   const breakpoints = days.map((intervals) => [0, ...intervals.flatMap(([start, end]) => [start, end % MINUTES_PER_DAY])]);
   const result: CompiledHours = { clock, days, breakpoints, holidays: new Set(hours.holidays ?? []) };

@@ -2,7 +2,8 @@
  * The routing timers, run by every router replica: offer timeouts, presence leases, the offline
  * grace for async threads, wrap-up ends, bot timeouts, max wait (overflow to another queue, or a live item becomes
  * a message thread), repeated position notices for long waits, and a sweep that offers each queue's
- * head item again (the safety net for capacity freed while an item was still being committed). Each
+ * head item again (the safety net for capacity freed while an item was still being committed), and
+ * pruning of the agent event journal past its retention. Each
  * due item is handled in its own transaction by a conditional update, so replicas racing for the
  * same item do it once.
  */
@@ -19,12 +20,15 @@ import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { SetPresenceUseCase } from '../use-cases/set-presence.use-case';
 
 const BATCH = 100;
+const JOURNAL_PRUNE_EVERY_MS = 60_000;
+const JOURNAL_PRUNE_BATCH = 5_000;
 
 @Injectable()
 export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RoutingScheduler.name);
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private journalPrunedAt = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -62,6 +66,7 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
       ['max-wait', () => this.handleMaxWait()],
       ['notices', () => this.repeatNotices()],
       ['sweep', () => this.sweepQueueHeads()],
+      ['journal', () => this.pruneAgentEvents()],
     ] as const) {
       try {
         await job();
@@ -211,5 +216,22 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
       });
       if (routed === 0) return;
     }
+  }
+
+  /** Once a minute, in bounded batches so a large backlog never holds one long transaction. */
+  private async pruneAgentEvents(): Promise<void> {
+    const now = this.clock.now();
+    if (now.getTime() - this.journalPrunedAt < JOURNAL_PRUNE_EVERY_MS) return;
+    this.journalPrunedAt = now.getTime();
+    const cutoff = new Date(now.getTime() - this.config.AGENT_EVENT_RETENTION_H * 3_600_000);
+    let deleted: number;
+    do {
+      const result = (await this.dataSource.query(
+        `WITH old AS (SELECT seq FROM agent_events WHERE created_at < $1 ORDER BY seq LIMIT ${JOURNAL_PRUNE_BATCH})
+         DELETE FROM agent_events e USING old WHERE e.seq = old.seq RETURNING e.seq`,
+        [cutoff],
+      )) as [unknown[], number];
+      deleted = result[1];
+    } while (deleted === JOURNAL_PRUNE_BATCH);
   }
 }
