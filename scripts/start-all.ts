@@ -14,7 +14,10 @@ import { checkBroker, ensureDatabase } from './lib/preflight';
 import { applySeed, readSeedFile } from './lib/seed';
 
 /** Every service of the product, with its default HTTP port. Adding an app adds a line here. */
-export const SERVICES = [{ name: 'router', entry: 'apps/router/src/main.js', port: 3001 }];
+export const SERVICES = [
+  { name: 'router', entry: 'apps/router/src/main.js', port: 3001 },
+  { name: 'agent-gateway', entry: 'apps/gateway/src/main.js', port: 3002 },
+];
 
 const schema = commonEnvSchema.extend({
   SEED: envTypes.bool.default(true),

@@ -6,3 +6,4 @@ export * from './wait';
 export * from './tcp-proxy';
 export * from './audit-replay';
 export * from './agent-driver';
+export * from './agent-client';

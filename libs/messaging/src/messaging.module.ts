@@ -9,6 +9,11 @@ export interface MessagingModuleOptions {
   connection: AmqpConnectionOptions;
   topology?: TopologySpec;
   confirmTimeoutMs?: number;
+  /**
+   * Installs the filter that hands broker-delivery errors to the AMQP transport (default true).
+   * A service without Nest AMQP consumers turns it off so its own HTTP filter is the only global one.
+   */
+  amqpConsumers?: boolean;
 }
 
 export const MESSAGING_OPTIONS = Symbol('MESSAGING_OPTIONS');
@@ -62,7 +67,7 @@ export class MessagingModule {
           },
         },
         MessagingLifecycle,
-        { provide: APP_FILTER, useClass: PassThroughRpcFilter },
+        ...(options.amqpConsumers === false ? [] : [{ provide: APP_FILTER, useClass: PassThroughRpcFilter }]),
       ],
       exports: [AmqpConnection, Publisher, MESSAGING_OPTIONS],
     };

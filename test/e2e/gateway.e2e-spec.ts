@@ -1,0 +1,418 @@
+/**
+ * The agent gateway as real processes (two replicas) beside the router, against real RabbitMQ and
+ * Postgres: the full flow from an envelope to an agent's socket and back out to the channel, the
+ * authorisation matrix over every route (S2), token attacks (S3), input limits (S4), resume after a
+ * disconnect, and events crossing replicas.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT, generateKeyPair } from 'jose';
+import { EXCHANGES, routingKeys } from '@app/contracts';
+import {
+  AgentSocket,
+  api,
+  buildEnvelope,
+  devToken,
+  firstSupervisorSnapshot,
+  openDatabase,
+  seedAgents,
+  ServiceProcess,
+  TestBroker,
+  waitFor,
+  type ApiResponse,
+} from '@app/testing';
+import { DEV_JWT_ISSUER, DEV_JWT_SECRET, JWT_AUDIENCE_DEFAULT } from '../../apps/gateway/src/gateway.config';
+
+const ROOT = join(__dirname, '..', '..');
+const newTenant = () => `t-${randomUUID().slice(0, 8)}`;
+
+interface Work {
+  offers: Array<{ conversationId: string; expiresAt?: string }>;
+  sync: { load: number; cap: number; items: Array<{ conversationId: string }> };
+  async: { load: number; cap: number; items: Array<{ conversationId: string }> };
+}
+
+describe('agent gateway (processes)', () => {
+  const pool = openDatabase();
+  let broker: TestBroker;
+  let router: ServiceProcess;
+  let gatewayA: ServiceProcess;
+  let gatewayB: ServiceProcess;
+  let A: string;
+  let B: string;
+  const sockets: AgentSocket[] = [];
+
+  beforeAll(async () => {
+    broker = await TestBroker.open();
+    router = await ServiceProcess.start('router');
+    [gatewayA, gatewayB] = await Promise.all([
+      ServiceProcess.start('gateway', { RATE_LIMIT: '1000' }),
+      ServiceProcess.start('gateway', { RATE_LIMIT: '40', RATE_LIMIT_WINDOW_MS: '60000', BODY_LIMIT: '16kb' }),
+    ]);
+    A = gatewayA.url('');
+    B = gatewayB.url('');
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await Promise.all([gatewayA?.stop(), gatewayB?.stop()]);
+    await router?.stop();
+    await broker?.close();
+    await pool.end();
+  });
+
+  async function connect(base: string, token: string, lastEventId?: string, previous?: AgentSocket) {
+    const socket = await AgentSocket.connect(base, token, lastEventId, previous);
+    sockets.push(socket);
+    return socket;
+  }
+
+  /** A tenant with two online agents; returns their tokens. */
+  async function tenantWithAgents(asyncCap = 8) {
+    const tenant = newTenant();
+    const [a1, a2] = [`${tenant}-a1`, `${tenant}-a2`];
+    await seedAgents(pool, [
+      { id: a1, tenantId: tenant, asyncCap },
+      { id: a2, tenantId: tenant, presence: 'offline', asyncCap },
+    ]);
+    return { tenant, a1, a2, t1: await devToken(a1, tenant), t2: await devToken(a2, tenant) };
+  }
+
+  /** A customer message on an async channel, assigned to the tenant's online agent. */
+  async function assignedThread(tenant: string, agentToken: string, base = A) {
+    const before = await api<Work>(base, agentToken, 'GET', '/v1/me/work');
+    const envelope = buildEnvelope({ tenantId: tenant });
+    await broker.publish(EXCHANGES.inbound, routingKeys.inbound('sms'), envelope);
+    const work = await waitFor(async () => {
+      const now = await api<Work>(base, agentToken, 'GET', '/v1/me/work');
+      return now.body.async.items.length > before.body.async.items.length ? now.body : undefined;
+    }, 'the thread assigned');
+    const known = new Set(before.body.async.items.map((item) => item.conversationId));
+    return { conversationId: work.async.items.find((item) => !known.has(item.conversationId))!.conversationId, envelope };
+  }
+
+  it('full flow: envelope → offer on the socket → accept over REST → reply on the outbound exchange → delivery status on the socket', async () => {
+    const { tenant, a1, t1 } = await tenantWithAgents();
+    const socket = await connect(A, t1);
+    const outbound = await broker.collect(EXCHANGES.outbound, 'outbound.webchat');
+
+    const envelope = buildEnvelope({ tenantId: tenant, channel: 'webchat', customer: { address: `visitor-${randomUUID()}` } });
+    await broker.publish(EXCHANGES.inbound, routingKeys.inbound('webchat'), envelope);
+    const offer = await socket.waitForEvent((event) => event.type === 'agent.offer', 'an offer on the socket');
+    expect(offer).toMatchObject({ agentId: a1, channel: 'webchat', mode: 'sync' });
+    expect(Date.parse(String(offer.expiresAt))).toBeGreaterThan(Date.now());
+    const conversationId = offer.conversationId!;
+
+    const listed = await api<Work>(A, t1, 'GET', '/v1/me/work');
+    expect(listed.body.offers.map((item) => item.conversationId)).toEqual([conversationId]);
+
+    const accepted = await api(A, t1, 'POST', `/v1/offers/${conversationId}/accept`);
+    expect(accepted).toMatchObject({ status: 200, body: { status: 'assigned' } });
+    await socket.waitForEvent((event) => event.type === 'agent.assigned' && event.conversationId === conversationId, 'assigned');
+    const work = await api<Work>(A, t1, 'GET', '/v1/me/work');
+    expect(work.body.sync).toMatchObject({ load: 1, cap: 1, items: [{ conversationId }] });
+    expect(work.body.async).toMatchObject({ load: 0, cap: 8, items: [] });
+
+    const reply = await api<{ messageId: string; deliveryStatus: string; duplicate: boolean }>(
+      A, t1, 'POST', `/v1/conversations/${conversationId}/replies`, { clientMessageId: 'c-1', text: 'Hi, how can I help?' },
+    );
+    expect(reply).toMatchObject({ status: 202, body: { deliveryStatus: 'queued', duplicate: false } });
+    const again = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/replies`, { clientMessageId: 'c-1', text: 'Hi, how can I help?' });
+    expect(again.body).toEqual({ messageId: reply.body.messageId, deliveryStatus: 'queued', duplicate: true });
+
+    const [sent] = await outbound.waitForCount(1, 'the reply on outbound.webchat');
+    expect(sent.body).toMatchObject({
+      type: 'agent.reply',
+      messageId: reply.body.messageId,
+      conversationId,
+      channel: 'webchat',
+      agentId: a1,
+      to: { address: envelope.customer.address },
+      text: 'Hi, how can I help?',
+    });
+
+    await broker.publish(EXCHANGES.inbound, routingKeys.delivery('webchat'), {
+      version: 1, tenantId: tenant, channel: 'webchat', messageId: reply.body.messageId, providerMessageId: 'WC-1', status: 'delivered',
+      occurredAt: new Date().toISOString(),
+    });
+    const delivered = await socket.waitForEvent((event) => event.type === 'agent.delivery', 'the delivery status on the socket');
+    expect(delivered).toMatchObject({ messageId: reply.body.messageId, status: 'delivered', conversationId });
+    // A late "sent" never moves the message back.
+    await broker.publish(EXCHANGES.inbound, routingKeys.delivery('webchat'), {
+      version: 1, tenantId: tenant, channel: 'webchat', providerMessageId: 'WC-1', status: 'sent', occurredAt: new Date().toISOString(),
+    });
+    await broker.publish(EXCHANGES.inbound, routingKeys.delivery('webchat'), {
+      version: 1, tenantId: tenant, channel: 'webchat', providerMessageId: 'WC-1', status: 'read', occurredAt: new Date().toISOString(),
+    });
+    await socket.waitForEvent((event) => event.type === 'agent.delivery' && event.status === 'read', 'read status');
+    expect(socket.events.filter((event) => event.type === 'agent.delivery').map((event) => event.status)).toEqual(['delivered', 'read']);
+
+    await broker.publish(EXCHANGES.inbound, routingKeys.inbound('webchat'), {
+      ...buildEnvelope({ tenantId: tenant, channel: 'webchat', customer: envelope.customer, content: { text: 'my order is late' } }),
+    });
+    const message = await socket.waitForEvent(
+      (event) => event.type === 'agent.message' && (event.message as { sender?: string } | undefined)?.sender === 'customer',
+      'the customer message with its text',
+    );
+    expect(message.message).toMatchObject({ text: 'my order is late', direction: 'inbound' });
+
+    const note = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/notes`, { clientMessageId: 'n-1', text: 'VIP, be quick' });
+    expect(note.status).toBe(201);
+    const history = await api<{ messages: Array<{ text: string; direction: string }>; nextCursor: string }>(
+      A, t1, 'GET', `/v1/conversations/${conversationId}/messages?limit=2`,
+    );
+    expect(history.body.messages.map((item) => item.direction)).toEqual(['internal', 'inbound']);
+    const older = await api<{ messages: Array<{ text: string; deliveryStatus: string | null }>; nextCursor: string | null }>(
+      A, t1, 'GET', `/v1/conversations/${conversationId}/messages?limit=2&before=${history.body.nextCursor}`,
+    );
+    expect(older.body.messages.map((item) => [item.text, item.deliveryStatus])).toEqual([
+      ['Hi, how can I help?', 'read'],
+      ['hello', null],
+    ]);
+
+    const closed = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/close`, {});
+    expect(closed).toMatchObject({ status: 200, body: { status: 'closed' } });
+    const afterClose = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/replies`, { clientMessageId: 'c-2', text: 'still there?' });
+    expect(afterClose).toMatchObject({ status: 403, body: { error: { code: 'not_holder' } } });
+  });
+
+  it('resume: events published while the socket was away all arrive after reconnecting with the last event id', async () => {
+    const { tenant, t1 } = await tenantWithAgents();
+    let socket = await connect(A, t1);
+    const first = await assignedThread(tenant, t1);
+    await socket.waitForEvent((event) => event.conversationId === first.conversationId, 'first assignment');
+    const resumeFrom = socket.lastEventId!;
+    socket.close();
+
+    const missed: string[] = [];
+    for (let index = 0; index < 5; index += 1) missed.push((await assignedThread(tenant, t1)).conversationId);
+    await broker.publish(EXCHANGES.inbound, routingKeys.inbound('sms'), buildEnvelope({ tenantId: tenant, customer: first.envelope.customer, content: { text: 'again' } }));
+    await waitFor(async () => {
+      const { rows } = await pool.query(`SELECT count(*)::int AS n FROM messages WHERE tenant_id = $1`, [tenant]);
+      return rows[0].n === 7;
+    }, 'all messages stored');
+
+    socket = await connect(B, t1, resumeFrom, socket);
+    for (const conversationId of missed) {
+      await socket.waitForEvent((event) => event.type === 'agent.assigned' && event.conversationId === conversationId, `missed ${conversationId}`, 5_000);
+    }
+    await socket.waitForEvent((event) => event.type === 'agent.message' && event.conversationId === first.conversationId, 'missed message', 5_000);
+    expect(socket.resyncs).toEqual([]);
+
+    const stale = await connect(A, t1, randomUUID());
+    await waitFor(() => stale.resyncs.length === 1, 'a resync for an unknown last event id');
+  });
+
+  it('two replicas: a socket on A receives the events of a command sent through B', async () => {
+    const { tenant, t1 } = await tenantWithAgents();
+    const onA = await connect(A, t1);
+    const { conversationId } = await assignedThread(tenant, t1, B);
+    const released = await api(B, t1, 'POST', `/v1/conversations/${conversationId}/release`);
+    expect(released.status).toBe(200);
+    await onA.waitForEvent((event) => event.type === 'agent.revoked' && event.conversationId === conversationId, 'revocation on A');
+  });
+
+  describe('S2: object-level authorisation over every route of the OpenAPI document', () => {
+    const openapi = JSON.parse(readFileSync(join(ROOT, 'docs', 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(openapi.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+
+    const bodies: Record<string, unknown> = {
+      '/v1/me/presence': { presence: 'online' },
+      '/v1/conversations/{id}/replies': { clientMessageId: 'm-1', text: 'hello' },
+      '/v1/conversations/{id}/notes': { clientMessageId: 'n-1', text: 'note' },
+      '/v1/conversations/{id}/transfer': { queueId: 'nowhere' },
+      '/v1/supervisor/conversations/{id}/reassign': { queueId: 'nowhere' },
+      '/v1/supervisor/agents/{agentId}/capacity': { asyncCap: 3 },
+      '/v1/supervisor/agents/{agentId}/queues': { queueIds: [] },
+      '/v1/admin/queues/{id}': { name: 'Queue' },
+      '/v1/admin/agents/{id}': { name: 'Agent' },
+    };
+
+    it('every route is covered: conversation routes hide other agents\' and tenants\' conversations, role routes refuse agents', async () => {
+      const owner = await tenantWithAgents();
+      const other = await tenantWithAgents();
+      const { conversationId } = await assignedThread(owner.tenant, owner.t1);
+      const sameTenantAgent = owner.t2;
+      const otherTenantAgent = other.t1;
+      const otherTenantSupervisor = await devToken(`${other.tenant}-sup`, other.tenant, 'supervisor');
+      const otherTenantAdmin = await devToken(`${other.tenant}-adm`, other.tenant, 'admin');
+      const ownerAdmin = await devToken(`${owner.tenant}-adm`, owner.tenant, 'admin');
+      const ownerQueue = `q-${owner.tenant}`;
+      expect((await api(A, ownerAdmin, 'PUT', `/v1/admin/queues/${ownerQueue}`, { name: 'Owner queue' })).status).toBe(201);
+      const checked: string[] = [];
+
+      for (const route of routes) {
+        const key = `${route.method} ${route.path}`;
+        const body = ['POST', 'PUT'].includes(route.method) ? (bodies[route.path] ?? {}) : undefined;
+        const resourceId = route.path.startsWith('/v1/admin/queues')
+          ? ownerQueue
+          : route.path.startsWith('/v1/admin/agents')
+            ? owner.a1
+            : conversationId;
+        const path = (id: string) => route.path.replace('{id}', id).replace('{agentId}', owner.a1);
+        const call = (token: string, id = resourceId) => api(A, token, route.method, path(id), body);
+
+        const anonymous = await api(A, undefined, route.method, path(resourceId), body);
+        expect({ key, status: anonymous.status }).toEqual({ key, status: 401 });
+
+        if (route.path.startsWith('/v1/supervisor') || route.path.startsWith('/v1/admin')) {
+          const asAgent = await call(owner.t1);
+          expect({ key, status: asAgent.status, code: (asAgent.body as { error?: { code: string } }).error?.code }).toEqual({
+            key, status: 403, code: 'forbidden_role',
+          });
+          if (route.path.includes('{id}') || route.path.includes('{agentId}')) {
+            // Another tenant's supervisor/admin naming this tenant's conversation, agent or queue finds
+            // nothing — except that queue ids are per tenant (PUT creates their own queue of that name,
+            // which the DELETE after it removes) and agent ids are global (PUT refuses a taken id).
+            const foreign = await call(route.path.startsWith('/v1/admin') ? otherTenantAdmin : otherTenantSupervisor);
+            const expected =
+              { 'PUT /v1/admin/queues/{id}': 201, 'DELETE /v1/admin/queues/{id}': 204, 'PUT /v1/admin/agents/{id}': 409 }[key] ?? 404;
+            expect({ key, status: foreign.status }).toEqual({ key, status: expected });
+          }
+          checked.push(key);
+          continue;
+        }
+        if (route.path.includes('{id}')) {
+          for (const [who, token] of [['same-tenant agent', sameTenantAgent], ['other-tenant agent', otherTenantAgent]] as const) {
+            const denied = await call(token);
+            expect({ key, who, status: denied.status, code: (denied.body as { error?: { code: string } }).error?.code }).toEqual({
+              key, who, status: 404, code: 'conversation_not_found',
+            });
+          }
+          // The owner gets past authorisation (the route may still refuse for the conversation's state).
+          const own = await call(owner.t1);
+          const code = (own.body as { error?: { code: string } }).error?.code;
+          expect({ key, status: own.status, code }).not.toMatchObject({ code: expect.stringMatching(/^(conversation_not_found|token_.*|forbidden_role)$/) });
+          expect(own.status).toBeLessThan(500);
+        }
+        checked.push(key);
+      }
+      expect(checked.length).toBe(routes.length);
+      expect(routes.length).toBeGreaterThan(20);
+      // Nothing of the owner's was changed by the others: the conversation never went to another
+      // agent, the owner's queue and agent are as they were.
+      const { rows } = await pool.query(`SELECT DISTINCT agent_id FROM assignments WHERE conversation_id = $1`, [conversationId]);
+      expect(rows.map((row) => row.agent_id)).toEqual([owner.a1]);
+      expect((await api(A, ownerAdmin, 'GET', `/v1/admin/queues/${ownerQueue}`)).body).toMatchObject({ name: 'Owner queue' });
+      const queues = await pool.query(`SELECT tenant_id FROM queues WHERE id = $1`, [ownerQueue]);
+      expect(queues.rows.map((row) => row.tenant_id)).toEqual([owner.tenant]);
+      expect((await api(A, ownerAdmin, 'GET', `/v1/admin/agents/${owner.a1}`)).body).toMatchObject({ id: owner.a1, name: owner.a1 });
+    });
+  });
+
+  describe('S3: tokens', () => {
+    const claims = (tenant: string) => ({ tenant, role: 'agent' });
+    const sign = async (payload: Record<string, unknown>, options: { alg?: string; issuer?: string; audience?: string; exp?: string | number } = {}) =>
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: options.alg ?? 'HS256' })
+        .setSubject('s3-agent')
+        .setIssuer(options.issuer ?? DEV_JWT_ISSUER)
+        .setAudience(options.audience ?? JWT_AUDIENCE_DEFAULT)
+        .setIssuedAt()
+        .setExpirationTime(options.exp ?? '1h')
+        .sign(new TextEncoder().encode(DEV_JWT_SECRET));
+
+    it('alg=none, algorithm confusion, expired, wrong audience, wrong issuer → 401, on REST and on the socket', async () => {
+      const tenant = newTenant();
+      await seedAgents(pool, [{ id: 's3-agent', tenantId: tenant }]);
+      const valid = await sign(claims(tenant));
+      expect((await api(A, valid, 'GET', '/v1/me')).status).toBe(200);
+
+      const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+      const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 's3-agent', ...claims(tenant), iss: DEV_JWT_ISSUER, aud: JWT_AUDIENCE_DEFAULT, exp: Math.floor(Date.now() / 1000) + 600 })}.`;
+      const { privateKey } = await generateKeyPair('RS256');
+      const rsSigned = await new SignJWT(claims(tenant))
+        .setProtectedHeader({ alg: 'RS256' })
+        .setSubject('s3-agent')
+        .setIssuer(DEV_JWT_ISSUER)
+        .setAudience(JWT_AUDIENCE_DEFAULT)
+        .setExpirationTime('1h')
+        .sign(privateKey);
+      const attacks: Record<string, string> = {
+        'alg none': none,
+        'algorithm confusion (RS256 where only HS256 is allowed)': rsSigned,
+        'HS512 where only HS256 is allowed': await sign(claims(tenant), { alg: 'HS512' }),
+        expired: await sign(claims(tenant), { exp: Math.floor(Date.now() / 1000) - 3_600 }),
+        'wrong audience': await sign(claims(tenant), { audience: 'someone-else' }),
+        'wrong issuer': await sign(claims(tenant), { issuer: 'https://evil.example' }),
+      };
+      for (const [attack, token] of Object.entries(attacks)) {
+        const response = await api(A, token, 'GET', '/v1/me');
+        expect({ attack, status: response.status, hasCode: typeof (response.body as { error?: { code?: string } }).error?.code }).toEqual({
+          attack, status: 401, hasCode: 'string',
+        });
+        expect(JSON.stringify(response.body)).not.toContain(token.split('.')[1]);
+        await expect(AgentSocket.connect(A, token)).rejects.toThrow();
+      }
+    });
+  });
+
+  describe('S4: limits', () => {
+    it('oversized body 413, malformed JSON 400, unknown field 400, rate limit 429 — each in the one error shape', async () => {
+      const { tenant, t1 } = await tenantWithAgents();
+      const { conversationId } = await assignedThread(tenant, t1);
+      const huge = await api(B, t1, 'POST', `/v1/conversations/${conversationId}/notes`, { clientMessageId: 'big', text: 'x'.repeat(20_000) });
+      expect(huge).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+      const malformed = await api(B, t1, 'PUT', '/v1/me/presence', '{"presence": "online"');
+      expect(malformed).toMatchObject({ status: 400, body: { error: { code: 'malformed_body' } } });
+      const unknown = await api(B, t1, 'PUT', '/v1/me/presence', { presence: 'online', admin: true });
+      expect(unknown).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+      expect((unknown.body as { error: { message: string } }).error.message).toContain('admin');
+      const invalid = await api(B, t1, 'PUT', '/v1/me/presence', { presence: 'busy' });
+      expect(invalid).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+      const badId = await api(B, t1, 'GET', '/v1/conversations/not-a-uuid');
+      expect(badId).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+
+      const statuses: number[] = [];
+      let limited: ApiResponse | undefined;
+      for (let index = 0; index < 60 && !limited; index += 1) {
+        const response = await api(B, t1, 'GET', '/v1/me');
+        statuses.push(response.status);
+        if (response.status === 429) limited = response;
+      }
+      expect(limited).toMatchObject({ status: 429, body: { error: { code: 'rate_limited' } } });
+      expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Limits are per caller: another agent is not affected.
+      const { t1: otherCaller } = await tenantWithAgents();
+      expect((await api(B, otherCaller, 'GET', '/v1/me')).status).toBe(200);
+    });
+  });
+
+  it('supervisor and admin: live stats, caps and queues, reassign, queue and agent CRUD', async () => {
+    const { tenant, a1, a2, t1, t2 } = await tenantWithAgents();
+    const supervisor = await devToken(`${tenant}-sup`, tenant, 'supervisor');
+    const admin = await devToken(`${tenant}-adm`, tenant, 'admin');
+
+    const queue = await api(A, admin, 'PUT', '/v1/admin/queues/vip', { name: 'VIP', channels: ['sms'], asyncCap: 4 });
+    expect([200, 201]).toContain(queue.status);
+    expect((await api(A, admin, 'GET', '/v1/admin/queues/vip')).body).toMatchObject({ id: 'vip', name: 'VIP', asyncCap: 4 });
+    const badQueue = await api(A, admin, 'PUT', '/v1/admin/queues/bad', { name: 'Bad', businessHours: { timeZone: 'Mars/Olympus', weekly: {} } });
+    expect(badQueue).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
+
+    const capped = await api(A, supervisor, 'PUT', `/v1/supervisor/agents/${a1}/capacity`, { asyncCap: 2 });
+    expect(capped.status).toBe(200);
+    expect((await api(A, t1, 'GET', '/v1/me')).body).toMatchObject({ asyncCap: 2 });
+
+    const { conversationId } = await assignedThread(tenant, t1);
+    await api(A, t2, 'PUT', '/v1/me/presence', { presence: 'online' });
+    const moved = await api(A, supervisor, 'POST', `/v1/supervisor/conversations/${conversationId}/reassign`, { agentId: a2 });
+    expect(moved.status).toBe(200);
+    const work = await api<Work>(A, t2, 'GET', '/v1/me/work');
+    expect(work.body.async.items.map((item) => item.conversationId)).toContain(conversationId);
+
+    const stats = await api<{ agents: Array<{ id: string; asyncLoad: number }> }>(A, supervisor, 'GET', '/v1/supervisor/stats');
+    expect(stats.status).toBe(200);
+    expect(stats.body.agents.find((agent) => agent.id === a2)).toMatchObject({ asyncLoad: 1 });
+
+    const stream = await firstSupervisorSnapshot(A, supervisor);
+    expect(stream.agents.length).toBeGreaterThanOrEqual(2);
+
+    const queues = await api(A, supervisor, 'PUT', `/v1/supervisor/agents/${a1}/queues`, { queueIds: ['vip'] });
+    expect(queues.status).toBe(200);
+    const unknownQueue = await api(A, supervisor, 'PUT', `/v1/supervisor/agents/${a1}/queues`, { queueIds: ['nope'] });
+    expect(unknownQueue).toMatchObject({ status: 404, body: { error: { code: 'unknown_queue' } } });
+    const inUse = await api(A, admin, 'DELETE', '/v1/admin/queues/vip');
+    expect(inUse).toMatchObject({ status: 409, body: { error: { code: 'queue_in_use' } } });
+  });
+});
