@@ -171,10 +171,29 @@ describe('agent gateway (processes)', () => {
       ['hello', null],
     ]);
 
-    const closed = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/close`, {});
+    // Typing both ways on a live channel: the customer's reaches the socket, the agent's the channel.
+    await broker.publish(EXCHANGES.inbound, routingKeys.typing('webchat'), { version: 1, tenantId: tenant, conversationId, typing: true });
+    await waitFor(() => socket.typing.find((signal) => signal.conversationId === conversationId), 'customer typing on the socket');
+    socket.socket.emit('typing', { conversationId, typing: true });
+    await waitFor(() => outbound.items.find((item) => (item.body as { type: string }).type === 'agent.typing'), 'agent typing on outbound.webchat');
+    const heartbeat = (await socket.socket.timeout(5_000).emitWithAck('heartbeat')) as { ok: boolean };
+    expect(heartbeat.ok).toBe(true);
+
+    const closed = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/close`, { wrapUp: 'refund issued' });
     expect(closed).toMatchObject({ status: 200, body: { status: 'closed' } });
+    const final = await api<{ messages: Array<{ text: string; direction: string }> }>(A, t1, 'GET', `/v1/conversations/${conversationId}/messages`);
+    expect(final.body.messages[0]).toMatchObject({ text: 'refund issued', direction: 'internal' });
     const afterClose = await api(A, t1, 'POST', `/v1/conversations/${conversationId}/replies`, { clientMessageId: 'c-2', text: 'still there?' });
     expect(afterClose).toMatchObject({ status: 403, body: { error: { code: 'not_holder' } } });
+  });
+
+  it('serves its OpenAPI document and its metrics', async () => {
+    const document = await api<{ paths: Record<string, unknown> }>(A, undefined, 'GET', '/docs/openapi.json');
+    expect(document.status).toBe(200);
+    expect(Object.keys(document.body.paths)).toEqual(expect.arrayContaining(['/v1/me/work', '/v1/conversations/{id}/replies']));
+    const metrics = await (await fetch(`${A}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_command_seconds_count\{command="[a-z.]+",outcome="ok"\} [1-9]/);
+    expect(metrics).toContain('gateway_connected_agents');
   });
 
   it('resume: events published while the socket was away all arrive after reconnecting with the last event id', async () => {

@@ -9,6 +9,7 @@ import { EXCHANGES, routerCommandSchema, routingKeys, type RouterCommandInput } 
 import { Publisher } from '@app/messaging';
 import { ApiError } from '../http/api-error';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../gateway.config';
+import { gatewayMetrics } from '../gateway.metrics';
 import { AgentEventHub, type AgentEvent } from '../realtime/agent-event-hub';
 
 export type CommandOutcome = { ok: true; data?: unknown } | { ok: false; code: string; message: string };
@@ -59,6 +60,7 @@ export class CommandBus implements OnApplicationShutdown {
 
   async send(input: RouterCommandInput, correlationId?: string): Promise<CommandOutcome> {
     const command = routerCommandSchema.parse({ ...input, issuedAt: new Date().toISOString() });
+    const timer = gatewayMetrics.commandSeconds.startTimer({ command: command.type });
     const answer = new Promise<CommandOutcome>((resolve) => {
       const timer = setTimeout(() => {
         this.waiters.delete(command.commandId);
@@ -73,9 +75,11 @@ export class CommandBus implements OnApplicationShutdown {
       });
     } catch (error) {
       this.cancel(command.commandId);
+      timer({ outcome: 'broker' });
       throw new ApiError(503, 'broker_unavailable', `the command could not be handed to the broker: ${(error as Error).message}`);
     }
     const outcome = await answer;
+    timer({ outcome: outcome.ok ? 'ok' : outcome.code === 'command_timeout' ? 'timeout' : 'refused' });
     if (!outcome.ok && outcome.code === 'command_timeout') throw new ApiError(504, outcome.code, outcome.message);
     return outcome;
   }

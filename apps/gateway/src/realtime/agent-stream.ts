@@ -17,9 +17,11 @@ import type { Namespace, Socket } from 'socket.io';
 import { DataSource } from 'typeorm';
 import { EXCHANGES, routingKeys, type AgentTyping, type Channel } from '@app/contracts';
 import { Publisher } from '@app/messaging';
+import { gauge } from '@app/observability';
 import { TokenVerifier } from '../auth/token-verifier';
 import type { Principal } from '../auth/principal';
 import { CommandBus } from '../commands/command-bus';
+import { gatewayMetrics } from '../gateway.metrics';
 import { ReadModel } from '../agent/read-model';
 import { ApiError } from '../http/api-error';
 import { AgentEventHub, type AgentEvent, type CustomerTypingSignal } from './agent-event-hub';
@@ -57,15 +59,12 @@ export class AgentStream implements OnGatewayConnection, OnGatewayDisconnect, On
     hub: AgentEventHub,
   ) {
     this.unsubscribe = [hub.onEvent((event) => this.onEvent(event)), hub.onCustomerTyping((signal) => void this.onCustomerTyping(signal))];
+    gauge('gateway_connected_agents', 'Agents with at least one socket on this replica', [], (metric) => metric.set(this.sockets.size));
   }
 
   onApplicationShutdown(): void {
     for (const stop of this.unsubscribe) stop();
     this.server?.disconnectSockets(true);
-  }
-
-  connectedAgents(): number {
-    return this.sockets.size;
   }
 
   async handleConnection(socket: Socket): Promise<void> {
@@ -96,13 +95,16 @@ export class AgentStream implements OnGatewayConnection, OnGatewayDisconnect, On
       try {
         const replay = await this.journal.since(principal.tenantId, principal.agentId, lastEventId);
         if (replay.kind === 'resync') {
+          gatewayMetrics.resyncs.inc({ reason: replay.cause });
           socket.emit('resync', { reason: replay.reason });
         } else {
           for (const event of replay.events) socket.emit('event', await this.decorate(event));
           replayed = replay.events.length;
+          gatewayMetrics.eventsForwarded.inc({ source: 'replay' }, replayed);
         }
       } catch (error) {
         this.logger.warn({ err: (error as Error).message, agentId: principal.agentId }, 'replay failed; asking the client to resync');
+        gatewayMetrics.resyncs.inc({ reason: 'error' });
         socket.emit('resync', { reason: 'replay failed' });
       }
       const held = state.held ?? [];
@@ -132,8 +134,12 @@ export class AgentStream implements OnGatewayConnection, OnGatewayDisconnect, On
         const decorated = await this.decorate(event);
         for (const socket of this.sockets.get(key) ?? []) {
           const state = this.state.get(socket);
-          if (state?.held) state.held.push(event);
-          else socket.emit('event', decorated);
+          if (state?.held) {
+            state.held.push(event);
+          } else {
+            socket.emit('event', decorated);
+            gatewayMetrics.eventsForwarded.inc({ source: 'live' });
+          }
         }
       })
       .catch((error: Error) => this.logger.warn({ err: error.message, type: event.type }, 'could not forward an agent event'))

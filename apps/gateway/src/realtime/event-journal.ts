@@ -10,7 +10,7 @@ import type { AgentEvent } from './agent-event-hub';
 
 export const REPLAY_OVERLAP_S = 5;
 
-export type Replay = { kind: 'events'; events: AgentEvent[] } | { kind: 'resync'; reason: string };
+export type Replay = { kind: 'events'; events: AgentEvent[] } | { kind: 'resync'; cause: 'unknown' | 'too-many'; reason: string };
 
 @Injectable()
 export class EventJournal {
@@ -24,7 +24,7 @@ export class EventJournal {
       `SELECT seq, created_at FROM agent_events WHERE event_id = $1 AND agent_id = $2 AND tenant_id = $3`,
       [lastEventId, agentId, tenantId],
     )) as Array<{ seq: string; created_at: Date }>;
-    if (!anchor) return { kind: 'resync', reason: 'last event not in the journal (too old, or not this agent\'s)' };
+    if (!anchor) return { kind: 'resync', cause: 'unknown', reason: 'last event not in the journal (too old, or not this agent\'s)' };
     const found = (await this.dataSource.query(
       `SELECT payload FROM agent_events
         WHERE agent_id = $1 AND tenant_id = $2 AND event_id <> $3
@@ -34,7 +34,7 @@ export class EventJournal {
       [agentId, tenantId, lastEventId, anchor.seq, anchor.created_at, REPLAY_OVERLAP_S, this.config.EVENT_REPLAY_LIMIT + 1],
     )) as Array<{ payload: AgentEvent }>;
     if (found.length > this.config.EVENT_REPLAY_LIMIT) {
-      return { kind: 'resync', reason: `more than ${this.config.EVENT_REPLAY_LIMIT} events were missed` };
+      return { kind: 'resync', cause: 'too-many', reason: `more than ${this.config.EVENT_REPLAY_LIMIT} events were missed` };
     }
     return { kind: 'events', events: found.map((row) => row.payload) };
   }

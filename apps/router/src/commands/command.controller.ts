@@ -99,7 +99,7 @@ export class CommandController {
     }
   }
 
-  private apply(runner: QueryRunner, command: RouterCommand, events: OutboxEvent[]): Promise<unknown> {
+  private async apply(runner: QueryRunner, command: RouterCommand, events: OutboxEvent[]): Promise<unknown> {
     const agent = { agentId: command.agentId, tenantId: command.tenantId };
     switch (command.type) {
       case 'presence.set':
@@ -111,6 +111,11 @@ export class CommandController {
       case 'offer.decline':
         return this.offers.decline(runner, command.agentId, command.conversationId, events);
       case 'conversation.close':
+        // The wrap-up text is kept as an internal note, written while the agent still holds the conversation.
+        if (command.wrapUp) {
+          const wrapUp = { conversationId: command.conversationId, clientMessageId: `wrap-up:${command.commandId}`, text: command.wrapUp };
+          await this.messages.note(runner, command.agentId, wrapUp, events);
+        }
         return this.conversations.close(runner, command.agentId, command.conversationId, events);
       case 'conversation.release':
         return this.conversations.release(runner, command.agentId, command.conversationId, events);
