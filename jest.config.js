@@ -7,7 +7,7 @@
 const swc = ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'typescript', decorators: true }, transform: { legacyDecorator: true, decoratorMetadata: true }, target: 'es2023', keepClassNames: true }, module: { type: 'commonjs' } }];
 const moduleNameMapper = {
   '^@app/testing$': '<rootDir>/test/support',
-  '^@app/(contracts|messaging|persistence|observability|config)$': '<rootDir>/libs/$1/src',
+  '^@app/(contracts|messaging|persistence|observability|config|channel-kit)$': '<rootDir>/libs/$1/src',
 };
 const common = { transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
 

@@ -7,3 +7,4 @@ export * from './tcp-proxy';
 export * from './audit-replay';
 export * from './agent-driver';
 export * from './agent-client';
+export * from './providers/fake-twilio';

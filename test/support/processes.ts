@@ -36,7 +36,8 @@ export class ServiceProcess {
   }
 
   static async start(app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
-    const port = await freePort();
+    // A fixed HTTP_PORT lets a test restart a service where its clients expect it.
+    const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
     const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
       env: { ...process.env, LOG_LEVEL: 'info', HTTP_PORT: String(port), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -35,6 +35,9 @@ export const QUEUES = {
   routerDelivery: 'router.delivery',
 } as const;
 
+/** A channel adapter's work queue: every `outbound.<channel>` (agent replies, notices, typing). */
+export const adapterOutboundQueue = (channel: Channel) => `adapter.${channel}.outbound`;
+
 export const AGENT_EVENTS = [
   'offer',
   'offer-withdrawn',

@@ -7,12 +7,14 @@ import { InitialSchema1763900000000 } from './migrations/1763900000000-initial-s
 import { RoutingEngine1763910000000 } from './migrations/1763910000000-routing-engine';
 import { QueueTimers1763920000000 } from './migrations/1763920000000-queue-timers';
 import { AgentGateway1763930000000 } from './migrations/1763930000000-agent-gateway';
+import { OutboundSends1763950000000 } from './migrations/1763950000000-outbound-sends';
 
 export const MIGRATIONS = [
   InitialSchema1763900000000,
   RoutingEngine1763910000000,
   QueueTimers1763920000000,
   AgentGateway1763930000000,
+  OutboundSends1763950000000,
 ];
 
 export interface DataSourceSettings {

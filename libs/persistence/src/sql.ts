@@ -1,13 +1,41 @@
 /**
  * Thin helpers over TypeORM's query runner. `rows()` always returns the rows (TypeORM's plain
  * `query()` returns `[rows, count]` for UPDATE/DELETE, a trap for RETURNING clauses).
- * `inTransaction()` retries the whole unit on serialization failures and deadlocks, which Postgres
- * may raise under contention and which are safe to retry by definition.
+ * `preparedRows()` does the same through a named prepared statement. `inTransaction()` retries the
+ * whole unit on serialization failures and deadlocks, which Postgres may raise under contention and
+ * which are safe to retry by definition.
  */
+import { createHash } from 'node:crypto';
 import type { DataSource, QueryResult, QueryRunner } from 'typeorm';
 
 export async function rows<T>(runner: QueryRunner, text: string, params: unknown[] = []): Promise<T[]> {
   const result = (await runner.query(text, params, true)) as QueryResult;
+  return result.records as T[];
+}
+
+/** What `pg` takes for a named statement; `text` stays readable for whoever inspects the query. */
+export interface PreparedStatement {
+  name: string;
+  text: string;
+}
+
+/** A statement name derived from the text, so one name never stands for two texts on a connection. */
+export function statementName(text: string): string {
+  return `s_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+}
+
+/**
+ * `rows()` through a named prepared statement: each connection parses the text once, and after a
+ * few runs Postgres reuses a generic plan — for hot statements whose parsing and planning cost more
+ * than running them. Only for statements whose plan does not depend on the parameter values (key
+ * lookups, index-ordered probes), since a generic plan ignores them. TypeORM has no named
+ * statements but hands its query to `pg` untouched, so the `pg` query config goes through the
+ * runner and errors are still TypeORM's.
+ */
+export async function preparedRows<T>(runner: QueryRunner, statement: PreparedStatement, params: unknown[]): Promise<T[]> {
+  // pg fills the config with the values, so each call gets its own.
+  const config = { name: statement.name, text: statement.text };
+  const result = (await runner.query(config as unknown as string, params, true)) as QueryResult;
   return result.records as T[];
 }
 

@@ -1,0 +1,5 @@
+export * from './adapter.config';
+export * from './channel-adapter';
+export * from './inbound-publisher';
+export * from './run-adapter';
+export * from './signatures';
