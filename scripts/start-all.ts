@@ -5,23 +5,60 @@
  * all on Ctrl-C / SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
+import { ADAPTERS } from '@app/channel-kit';
 import { commonEnvSchema, envTypes, loadConfigOrExit } from '@app/config';
 import { createDataSource, runMigrationsLocked } from '@app/persistence';
 import { checkBroker, ensureDatabase } from './lib/preflight';
 import { applySeed, readSeedFile } from './lib/seed';
 
-/** Every service of the product, with its default HTTP port. Adding an app adds a line here. */
-export const SERVICES = [
+interface Service {
+  name: string;
+  entry: string;
+  port: number;
+  env?: Record<string, string>;
+}
+
+/** The router and the gateway; the channel adapters come from their registry in libs/channel-kit. */
+const CORE_SERVICES: Service[] = [
   { name: 'router', entry: 'apps/router/src/main.js', port: 3001 },
   { name: 'agent-gateway', entry: 'apps/gateway/src/main.js', port: 3002 },
 ];
 
+const adapterEnvFileSchema = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));
+
+async function services(config: z.output<typeof schema>): Promise<Service[]> {
+  const wanted: string[] =
+    config.START_ADAPTERS === 'all'
+      ? ADAPTERS.map((adapter) => adapter.channel)
+      : config.START_ADAPTERS === 'none'
+        ? []
+        : config.START_ADAPTERS.split(',').filter(Boolean);
+  const unknown = wanted.filter((channel) => !ADAPTERS.some((adapter) => adapter.channel === channel));
+  if (unknown.length > 0) throw new Error(`START_ADAPTERS names unknown adapters: ${unknown.join(', ')}`);
+  const devEnv = adapterEnvFileSchema.parse(JSON.parse(await readFile(config.ADAPTERS_ENV_FILE, 'utf8')));
+  const adapters = ADAPTERS.filter((adapter) => wanted.includes(adapter.channel)).map((adapter) => {
+    const env = devEnv[adapter.channel];
+    return {
+      name: `${adapter.channel}-adapter`,
+      entry: `apps/adapters/${adapter.channel}/src/main.js`,
+      port: adapter.port,
+      env: typeof env === 'object' ? env : {},
+    };
+  });
+  return [...CORE_SERVICES, ...adapters];
+}
+
 const schema = commonEnvSchema.extend({
   SEED: envTypes.bool.default(true),
   SEED_FILE: z.string().default(join(__dirname, '..', '..', 'config', 'dev-seed.json')),
+  /** `all`, `none`, or a comma-separated list of channels. */
+  START_ADAPTERS: z.string().regex(/^(all|none|[a-z,]+)$/).default('all'),
+  /** Development settings of the adapters; the environment wins over them. */
+  ADAPTERS_ENV_FILE: z.string().default(join(__dirname, '..', '..', 'config', 'dev-adapters.json')),
 });
 
 async function prepare(config: z.output<typeof schema>): Promise<void> {
@@ -37,9 +74,9 @@ async function prepare(config: z.output<typeof schema>): Promise<void> {
   }
 }
 
-function run(service: (typeof SERVICES)[number], children: Set<ChildProcess>, onExit: (code: number | null) => void): void {
+function run(service: Service, children: Set<ChildProcess>, onExit: (code: number | null) => void): void {
   const child = spawn(process.execPath, [join(__dirname, '..', service.entry)], {
-    env: { HTTP_PORT: String(service.port), ...process.env, MIGRATIONS_RUN: 'false' },
+    env: { HTTP_PORT: String(service.port), ...service.env, ...process.env, MIGRATIONS_RUN: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -55,6 +92,7 @@ function run(service: (typeof SERVICES)[number], children: Set<ChildProcess>, on
 async function main(): Promise<void> {
   const config = loadConfigOrExit(schema, 'start');
   await prepare(config);
+  const all = await services(config);
   const children = new Set<ChildProcess>();
   let stopping = false;
   const stopAll = (signal: NodeJS.Signals) => {
@@ -63,7 +101,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stopAll('SIGTERM'));
   process.on('SIGTERM', () => stopAll('SIGTERM'));
-  for (const service of SERVICES) {
+  for (const service of all) {
     run(service, children, (code) => {
       if (!stopping) {
         process.stderr.write(`${service.name} exited with code ${code}; stopping the others\n`);
@@ -73,7 +111,7 @@ async function main(): Promise<void> {
     });
   }
   process.stdout.write(
-    `channel router running: ${SERVICES.map((s) => `${s.name} http://127.0.0.1:${s.port}/health/ready`).join(', ')}\n` +
+    `channel router running: ${all.map((s) => `${s.name} http://127.0.0.1:${s.port}/health/ready`).join(', ')}\n` +
       'send a message with: npm run send -- --channel sms --from +15550001 --text "hello"\n',
   );
 }

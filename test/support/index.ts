@@ -8,3 +8,7 @@ export * from './audit-replay';
 export * from './agent-driver';
 export * from './agent-client';
 export * from './providers/fake-twilio';
+export * from './providers/fake-meta';
+export * from './providers/fake-telegram';
+export * from './providers/fake-slack';
+export * from './providers/fake-smtp';

@@ -15,17 +15,8 @@ import { DatabaseHealth } from '@app/persistence';
 import { adapterEnvSchema, type AdapterEnv } from './adapter.config';
 import { ADAPTER, AdapterModule, type AdapterInstance } from './adapter.module';
 import type { ChannelAdapter } from './channel-adapter';
+import { ADAPTERS } from './registry';
 import { mountWebhooks, webhookBodyErrors } from './webhook-routes';
-
-/** Default HTTP ports, so that every adapter can run beside the others on one machine. */
-export const ADAPTER_PORTS: Record<string, number> = {
-  sms: 3011,
-  whatsapp: 3012,
-  messenger: 3013,
-  telegram: 3014,
-  slack: 3015,
-  email: 3016,
-};
 
 export async function runAdapter(definition: ChannelAdapter): Promise<void> {
   const name = `${definition.channel}-adapter`;
@@ -56,7 +47,7 @@ export async function runAdapter(definition: ChannelAdapter): Promise<void> {
     app.connectMicroservice({ strategy: transport }, { inheritAppConfig: true });
     installGracefulShutdown(app, logger, { delayMs: env.SHUTDOWN_DELAY_MS, timeoutMs: env.SHUTDOWN_TIMEOUT_MS });
     await app.startAllMicroservices();
-    const port = env.HTTP_PORT ?? ADAPTER_PORTS[definition.channel] ?? 3010;
+    const port = env.HTTP_PORT ?? ADAPTERS.find((entry) => entry.channel === definition.channel)?.port ?? 3010;
     await app.listen(port, '0.0.0.0');
     await adapter.runtime.start?.();
     logger.log({ port }, `${name} listening`);

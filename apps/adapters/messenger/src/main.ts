@@ -1,0 +1,4 @@
+import { runAdapter } from '@app/channel-kit';
+import { messengerAdapter } from './messenger.adapter';
+
+void runAdapter(messengerAdapter);

@@ -1,0 +1,4 @@
+import { runAdapter } from '@app/channel-kit';
+import { whatsappAdapter } from './whatsapp.adapter';
+
+void runAdapter(whatsappAdapter);
