@@ -97,13 +97,13 @@ describe('schema invariants', () => {
 
   it('a provider message id is stored once per tenant and channel', async () => {
     const { conversationId } = await conversationWithAgent();
-    const insert = () =>
+    const insert = (seq: number) =>
       pool.query(
-        `INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id, received_at)
-         VALUES ($1, 'default', $2, 'sms', 'inbound', 'customer', 'SM-dup-1', now())`,
-        [randomUUID(), conversationId],
+        `INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id, received_at, seq)
+         VALUES ($1, 'default', $2, 'sms', 'inbound', 'customer', 'SM-dup-1', now(), $3)`,
+        [randomUUID(), conversationId, seq],
       );
-    await insert();
-    await expect(insert()).rejects.toThrow(/messages_provider_uq/);
+    await insert(1);
+    await expect(insert(2)).rejects.toThrow(/messages_provider_uq/);
   });
 });

@@ -24,6 +24,7 @@ export const AUDIT_CAPACITY_DELTA: Record<string, number> = {
   release: -1,
   transfer: -1,
   reassign: -1,
+  abandon: -1,
   close: -1,
   escalate: -1,
 };

@@ -19,6 +19,7 @@ import { RoutingStats } from './routing/routing-stats';
 import { RoutingScheduler } from './timers/routing-scheduler';
 import { AgentMessagesUseCase } from './use-cases/agent-messages.use-case';
 import { BotFirstUseCase } from './use-cases/bot-first.use-case';
+import { ChannelEndUseCase } from './use-cases/channel-end.use-case';
 import { ConversationHandlingUseCase } from './use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from './use-cases/offer-response.use-case';
 import { SetPresenceUseCase } from './use-cases/set-presence.use-case';
@@ -66,6 +67,7 @@ export class RouterModule {
         BotFirstUseCase,
         AgentMessagesUseCase,
         SupervisionUseCase,
+        ChannelEndUseCase,
         DeliveryStatusUseCase,
         OutboxRelay,
         RoutingScheduler,

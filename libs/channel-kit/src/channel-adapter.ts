@@ -4,6 +4,7 @@
  * confirms before answering, deduplication, the outbound queue, idempotent sends, retries with
  * backoff, delivery statuses, health and metrics — is the kit's, the same for every channel.
  */
+import type { Server as HttpServer } from 'node:http';
 import type { z } from 'zod';
 import type { Channel, DeliveryStatus, InboundEnvelopeInput } from '@app/contracts';
 import type { AdapterEnv } from './adapter.config';
@@ -97,8 +98,11 @@ export class PermanentSendFailure extends Error {
 export interface AdapterRuntime {
   routes: WebhookRoute[];
   send(item: OutboundItem): Promise<SendResult>;
-  /** For adapters that serve more than HTTP (the SMTP server): started after the app, stopped before it closes. */
-  start?(): Promise<void>;
+  /**
+   * For adapters that serve more than webhooks (the SMTP server, web chat's socket.io server on the
+   * same HTTP server): started after the app listens, stopped before it closes.
+   */
+  start?(context: { httpServer: HttpServer }): Promise<void>;
   stop?(): Promise<void>;
 }
 

@@ -49,7 +49,7 @@ export async function runAdapter(definition: ChannelAdapter): Promise<void> {
     await app.startAllMicroservices();
     const port = env.HTTP_PORT ?? ADAPTERS.find((entry) => entry.channel === definition.channel)?.port ?? 3010;
     await app.listen(port, '0.0.0.0');
-    await adapter.runtime.start?.();
+    await adapter.runtime.start?.({ httpServer: app.getHttpServer() as import('node:http').Server });
     logger.log({ port }, `${name} listening`);
   } catch (error) {
     process.stderr.write(`${name}: failed to start: ${(error as Error).message}\n`);

@@ -5,6 +5,7 @@
  * event on the agent exchange.
  */
 import { z } from 'zod';
+import { CHANNELS } from './channel.constant';
 import { AGENT_ID_PATTERN } from './topology.constant';
 
 const base = {
@@ -92,6 +93,21 @@ export const setQueuesCommandSchema = z
   .strict()
   .describe('A supervisor (agentId) changes the queues another agent serves; held work stays with them');
 
+export const CALL_END_REASONS = ['completed', 'abandoned', 'no-answer', 'busy', 'failed', 'canceled'] as const;
+export const endConversationCommandSchema = z
+  .object({
+    ...base,
+    type: z.literal('conversation.end'),
+    channel: z.enum(CHANNELS),
+    threadId: z.string().min(1).max(512).describe("The provider's thread id the conversation was opened with (a call's CallSid)"),
+    reason: z.enum(CALL_END_REASONS),
+  })
+  .strict()
+  .describe(
+    'A channel ends a live item itself (agentId = the adapter): a caller who hangs up while queued is recorded as abandoned; ' +
+      'an offered or held call closes, and the agent gets wrap-up time',
+  );
+
 export const botHandoffCommandSchema = z
   .object({
     ...base,
@@ -126,6 +142,7 @@ export const routerCommandSchema = z.discriminatedUnion('type', [
   noteCommandSchema,
   reassignCommandSchema,
   setQueuesCommandSchema,
+  endConversationCommandSchema,
   botHandoffCommandSchema,
   botResolveCommandSchema,
 ]);

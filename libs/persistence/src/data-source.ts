@@ -8,6 +8,7 @@ import { RoutingEngine1763910000000 } from './migrations/1763910000000-routing-e
 import { QueueTimers1763920000000 } from './migrations/1763920000000-queue-timers';
 import { AgentGateway1763930000000 } from './migrations/1763930000000-agent-gateway';
 import { OutboundSends1763950000000 } from './migrations/1763950000000-outbound-sends';
+import { MessageSequence1763960000000 } from './migrations/1763960000000-message-sequence';
 
 export const MIGRATIONS = [
   InitialSchema1763900000000,
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   QueueTimers1763920000000,
   AgentGateway1763930000000,
   OutboundSends1763950000000,
+  MessageSequence1763960000000,
 ];
 
 export interface DataSourceSettings {

@@ -43,6 +43,8 @@ export interface AgentProfile {
 export interface MessageView {
   id: string;
   conversationId: string;
+  /** Position in its conversation, from 1; never reused or shifted. */
+  seq: number;
   channel: string;
   direction: 'inbound' | 'outbound' | 'internal';
   sender: string;
@@ -54,7 +56,7 @@ export interface MessageView {
   deliveryReason: string | null;
 }
 
-const MESSAGE_COLUMNS = `m.id, m.conversation_id AS "conversationId", m.channel, m.direction, m.sender,
+const MESSAGE_COLUMNS = `m.id, m.conversation_id AS "conversationId", m.seq::int AS seq, m.channel, m.direction, m.sender,
   m.author_agent_id AS "authorAgentId", m.body AS text, m.attachments, m.created_at AS "createdAt",
   m.delivery_status AS "deliveryStatus", m.delivery_reason AS "deliveryReason"`;
 /** Microsecond precision: a millisecond cursor would skip messages stored within the same millisecond. */

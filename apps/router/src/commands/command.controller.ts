@@ -16,6 +16,7 @@ import { RoutingEngine } from '../routing/routing-engine';
 import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { AgentMessagesUseCase } from '../use-cases/agent-messages.use-case';
 import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
+import { ChannelEndUseCase } from '../use-cases/channel-end.use-case';
 import { CommandRejected } from '../use-cases/command-rejected.error';
 import { ConversationHandlingUseCase } from '../use-cases/conversation-handling.use-case';
 import { OfferResponseUseCase } from '../use-cases/offer-response.use-case';
@@ -36,6 +37,7 @@ export class CommandController {
     private readonly bots: BotFirstUseCase,
     private readonly messages: AgentMessagesUseCase,
     private readonly supervision: SupervisionUseCase,
+    private readonly channelEnd: ChannelEndUseCase,
     private readonly engine: RoutingEngine,
     private readonly outbox: OutboxRelay,
   ) {}
@@ -94,6 +96,8 @@ export class CommandController {
         return [command.targetAgentId];
       case 'conversation.reassign':
         return 'agentId' in command.to ? [command.to.agentId] : [];
+      case 'conversation.end':
+        return [];
       default:
         return [command.agentId];
     }
@@ -131,6 +135,8 @@ export class CommandController {
         return this.supervision.reassign(runner, agent, command.conversationId, command.to, events);
       case 'agent.queues.set':
         return this.supervision.setQueues(runner, agent, command.targetAgentId, command.queueIds, events);
+      case 'conversation.end':
+        return this.channelEnd.end(runner, command, events);
       case 'bot.handoff':
         return this.bots.handoff(runner, command.conversationId, command.context, `bot:${command.agentId}`, events);
       case 'bot.resolve':

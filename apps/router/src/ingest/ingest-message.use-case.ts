@@ -120,12 +120,20 @@ export class IngestMessageUseCase {
     });
     const { conversation, opened } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
 
+    // The conversation row is locked by now: the sequence number and the message are stored together.
+    const [counted] = await rows<{ message_seq: string }>(
+      runner,
+      `UPDATE conversations SET message_seq = message_seq + 1, last_message_at = now(), priority = GREATEST(priority, $2),
+              updated_at = now()
+        WHERE id = $1 RETURNING message_seq`,
+      [conversation.id, score.priority],
+    );
     const inserted = await rows(
       runner,
       `INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id,
                              provider_thread_id, body, attachments, attributes, priority, provider_timestamp,
-                             received_at, correlation_id)
-       VALUES ($1, $2, $3, $4, 'inbound', 'customer', $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                             received_at, correlation_id, seq)
+       VALUES ($1, $2, $3, $4, 'inbound', 'customer', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT DO NOTHING RETURNING id`,
       [
         envelope.messageId,
@@ -141,15 +149,11 @@ export class IngestMessageUseCase {
         envelope.providerTimestamp ?? null,
         envelope.receivedAt,
         correlationId ?? null,
+        counted!.message_seq,
       ],
     );
     // A concurrent delivery of the same provider message won the race: roll everything back.
     if (inserted.length === 0) throw new DuplicateMessage();
-
-    await runner.query(
-      `UPDATE conversations SET last_message_at = now(), priority = GREATEST(priority, $2), updated_at = now() WHERE id = $1`,
-      [conversation.id, score.priority],
-    );
 
     const events: OutboxEvent[] = [];
     const base = {

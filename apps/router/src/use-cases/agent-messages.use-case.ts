@@ -107,12 +107,17 @@ export class AgentMessagesUseCase {
     input: { clientMessageId: string; text: string },
     threadId: string | null,
   ): Promise<void> {
+    // The conversation is locked (held() took it): its sequence number and the message are stored together.
     await this.engine.query(
       runner,
-      `INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id, provider_thread_id,
-                             body, received_at, author_agent_id, client_message_id, delivery_status, delivery_updated_at)
-       VALUES ($id, $tenant, $conversation, $channel, $direction, 'agent', $providerId, $thread,
-               $body, $now, $agent, $client, $status, $now)`,
+      `WITH counted AS (
+         UPDATE conversations SET message_seq = message_seq + 1 WHERE id = $conversation RETURNING message_seq
+       )
+       INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id, provider_thread_id,
+                             body, received_at, author_agent_id, client_message_id, delivery_status, delivery_updated_at, seq)
+       SELECT $id, $tenant, $conversation, $channel, $direction, 'agent', $providerId, $thread,
+              $body, $now, $agent, $client, $status, $now, counted.message_seq
+         FROM counted`,
       {
         id: messageId,
         tenant: conversation.tenant_id,
