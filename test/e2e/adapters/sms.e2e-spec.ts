@@ -176,6 +176,31 @@ describe('sms adapter (process)', () => {
     expect(failed.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('not a valid phone number') });
   });
 
+  it('customer notices from the router are sent as SMS, once, without a delivery status', async () => {
+    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
+    const notice = {
+      version: 1,
+      type: 'customer.notice',
+      noticeId: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      tenantId: 'default',
+      conversationId: randomUUID(),
+      channel: 'sms',
+      to: { address: '+15551230000' },
+      kind: 'expected-reply',
+      expectedReplyS: 3600,
+      text: 'Thanks for your message. We usually reply within an hour.',
+    };
+    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), notice);
+    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), notice);
+    await waitFor(() => twilio.calls.find((call) => call.body === notice.text), 'the notice sent');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const sent = twilio.calls.filter((call) => call.body === notice.text);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ to: '+15551230000', from: FROM, statusCallback: undefined });
+    expect(statuses.items).toEqual([]);
+  });
+
   it('status callbacks: signed, mapped to delivery statuses with the reply id from the callback URL', async () => {
     const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
     const messageId = randomUUID();
