@@ -2,7 +2,8 @@
 #
 # How the app is chosen (one mechanism, build-time default + run-time override):
 #   - build ARG APP (default "router") becomes the image's default ENV APP;
-#   - the default CMD runs `node dist/apps/${APP}/src/main.js`, so a container can
+#   - the default CMD runs `node dist/apps/${APP}/src/main.js`: APP is `router`,
+#     `gateway` or `adapters/<channel>` (e.g. APP=adapters/sms), and a container can
 #     also pick another app at run time with `-e APP=<name>` / compose
 #     `environment: APP: <name>` / a k8s env var, without rebuilding;
 #   - there is no ENTRYPOINT, so any other script replaces the CMD:
@@ -26,6 +27,7 @@ COPY .swcrc tsconfig.json ./
 COPY apps ./apps
 COPY libs ./libs
 COPY scripts ./scripts
+COPY bench ./bench
 RUN npm run build
 
 # ---- prod-deps: runtime dependencies only (the `node` devDependency is not
@@ -46,6 +48,8 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The web chat widget and demo page are read from the source tree at boot (widget-assets.ts).
+COPY apps/adapters/webchat/public ./apps/adapters/webchat/public
 USER node
 EXPOSE 3001
 STOPSIGNAL SIGTERM
