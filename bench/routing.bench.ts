@@ -18,8 +18,15 @@
  * (warn and above) go to stderr; `--explain` prints, also to stderr, EXPLAIN (ANALYZE, BUFFERS) of
  * every statement of one extra close+drain transaction at each size (each explained statement runs
  * inside a savepoint that is rolled back, then the statement runs for real).
+ *
+ * Memory: the bench runs itself again in a child process with `--max-semi-space-size=16` (unless a
+ * semi-space size is already given), and the child does the work and is measured. Node 24's V8 grows
+ * the young generation up to 2 × 64 MB on a host with this much memory, where Node 20 stopped at
+ * 2 × 16 MB; that garbage alone would be most of the RSS figure. Run the router with the same flag
+ * (NODE_OPTIONS) to get the same footprint in production.
  */
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { LoggerService } from '@nestjs/common';
@@ -505,7 +512,9 @@ function explainingRunner(runner: QueryRunner, captured: Explained[]): QueryRunn
   return new Proxy(runner, {
     get(target, property, receiver) {
       if (property === 'query') {
-        return async (text: string, parameters?: unknown[], structured?: boolean) => {
+        // A query is SQL text or, for a named prepared statement, pg's { name, text } config.
+        return async (query: string | { text: string }, parameters?: unknown[], structured?: boolean) => {
+          const text = typeof query === 'string' ? query : query.text;
           if (/^\s*(SELECT|WITH|UPDATE|INSERT|DELETE)\b/i.test(text)) {
             await target.query('SAVEPOINT bench_explain');
             const plan = (await target.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, parameters)) as { 'QUERY PLAN': string }[];
@@ -518,7 +527,8 @@ function explainingRunner(runner: QueryRunner, captured: Explained[]): QueryRunn
               executionMs: execution ? Number(/([\d.]+) ms/.exec(execution)?.[1] ?? Number.NaN) : Number.NaN,
             });
           }
-          return structured ? target.query(text, parameters, true) : target.query(text, parameters);
+          const sent = query as string;
+          return structured ? target.query(sent, parameters, true) : target.query(sent, parameters);
         };
       }
       const value = Reflect.get(target, property, receiver) as unknown;
@@ -734,13 +744,32 @@ function report(results: SizeResult[]): void {
   );
 }
 
-main().then(
-  (results) => {
-    report(results);
-    process.exit(0);
-  },
-  (error: Error) => {
-    err(`bench: FAILED — ${error instanceof BenchFailure ? error.message : (error.stack ?? error.message)}`);
-    process.exit(1);
-  },
-);
+const YOUNG_GENERATION_FLAG = '--max-semi-space-size=16';
+
+/**
+ * Runs this script again with the young generation capped, forwarding its exit code. A terminal's
+ * Ctrl-C reaches the child directly (same process group); a SIGTERM sent to this process is passed on.
+ */
+function rerunWithYoungGenerationCap(): void {
+  const child = spawn(process.execPath, [...process.execArgv, YOUNG_GENERATION_FLAG, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (!process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'))) {
+  rerunWithYoungGenerationCap();
+} else {
+  main().then(
+    (results) => {
+      report(results);
+      process.exit(0);
+    },
+    (error: Error) => {
+      err(`bench: FAILED — ${error instanceof BenchFailure ? error.message : (error.stack ?? error.message)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -41,6 +41,20 @@ export async function preparedRows<T>(runner: QueryRunner, statement: PreparedSt
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
+/**
+ * A concurrent update the statement could not see: one READ COMMITTED statement waited for a row
+ * lock and re-read that row, but its other parts still read the snapshot taken before the wait.
+ * Carries SQLSTATE 40001 (serialization failure), so `inTransaction()` runs the unit again.
+ */
+export class ConcurrentUpdateError extends Error {
+  readonly code = '40001';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConcurrentUpdateError';
+  }
+}
+
 export function sqlState(error: unknown): string | undefined {
   const candidate = error as { code?: unknown; driverError?: { code?: unknown } };
   const code = candidate?.driverError?.code ?? candidate?.code;

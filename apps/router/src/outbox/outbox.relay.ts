@@ -8,9 +8,15 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { DataSource } from 'typeorm';
 import { HEADERS } from '@app/contracts';
 import { Publisher } from '@app/messaging';
-import { inTransaction, rows as queryRows } from '@app/persistence';
+import { inTransaction, preparedRows, statementName } from '@app/persistence';
 import { ROUTER_CONFIG, type RouterConfig } from '../router.config';
 import { routerMetrics } from '../router.metrics';
+
+/** Runs on every relay pass (under load, every few commits): parsed and planned once per connection. */
+const CLAIM_BATCH_SQL = `DELETE FROM outbox WHERE id IN (
+   SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+ ) RETURNING id, message_id, exchange, routing_key, payload, headers`;
+const CLAIM_BATCH = { name: statementName(CLAIM_BATCH_SQL), text: CLAIM_BATCH_SQL };
 
 interface OutboxRow {
   id: string;
@@ -76,13 +82,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
 
   private publishBatch(): Promise<number> {
     return inTransaction(this.dataSource, async (runner) => {
-      const rows = await queryRows<OutboxRow>(
-        runner,
-        `DELETE FROM outbox WHERE id IN (
-           SELECT id FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
-         ) RETURNING id, message_id, exchange, routing_key, payload, headers`,
-        [this.config.OUTBOX_BATCH_SIZE],
-      );
+      const rows = await preparedRows<OutboxRow>(runner, CLAIM_BATCH, [this.config.OUTBOX_BATCH_SIZE]);
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       await Promise.all(
         rows.map((row) => {

@@ -1,11 +1,13 @@
 /**
  * The routing engine's transitions, each run inside the caller's transaction. Every claim on an
- * agent is one conditional UPDATE that re-checks the cap in its WHERE clause, so replicas racing for
- * the same agent cannot push it past its cap (I2) nor hand async work to an agent holding a sync
- * item when the policy forbids it (I3); every status change of a conversation is conditional on
- * the status it expects, and the unique index on live assignments forbids a second one (I1).
- * Offers hold capacity until accepted, declined or expired; a decliner is recorded and never
- * offered the item again (I5). Waiting items are taken in `rank_at` order (I6).
+ * agent checks the cap on the agent's latest row under its lock — a conditional UPDATE that
+ * re-checks it in its WHERE clause, or (close and drain) a FOR UPDATE read the same statement then
+ * updates — so replicas racing for the same agent cannot push it past its cap (I2) nor hand async
+ * work to an agent holding a sync item when the policy forbids it (I3); every status change of a
+ * conversation is conditional on the status it expects, and the unique index on live assignments
+ * forbids a second one (I1). Offers hold capacity until accepted, declined or expired; a decliner
+ * is recorded and never offered the item again (I5). Waiting items are taken in `rank_at` order
+ * (I6).
  *
  * Each transition appends to the assignment audit log and writes its events to the outbox.
  */
@@ -13,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { EXCHANGES, routingKeys, type AgentEventName, type ConversationEventName, type Mode } from '@app/contracts';
-import { rows } from '@app/persistence';
+import { ConcurrentUpdateError, preparedRows, rows, statementName, type PreparedStatement } from '@app/persistence';
 import type { OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 import { Clock } from './clock';
@@ -33,8 +35,6 @@ export interface RouteResult {
 }
 
 interface QueuePolicy {
-  offer_timeout_s: number;
-  auto_accept: boolean;
   wrap_up_s: number;
   sticky_window_s: number;
 }
@@ -72,22 +72,267 @@ export const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
 export const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
 export const HAS_ROOM_ASYNC = `a.active_async < ${ASYNC_CAP} AND (a.active_sync = 0 OR NOT ${BLOCKS})`;
 
-/** Replaces named parameters ($now, $defSync…) with positional ones for pg. */
-function bind(text: string, named: Record<string, unknown>): [string, unknown[]] {
-  const names = Object.keys(named).sort((a, b) => b.length - a.length);
-  const values: unknown[] = [];
-  const index = new Map<string, number>();
-  let sql = text;
-  for (const name of names) {
-    sql = sql.replace(new RegExp(`\\$${name}\\b`, 'g'), () => {
-      if (!index.has(name)) {
-        values.push(named[name]);
-        index.set(name, values.length);
-      }
-      return `$${index.get(name)}`;
+/**
+ * The hand-over of a claimed unit of capacity, as CTEs following a `claimed` CTE that yields
+ * (conversation_id, agent_id, mode, offer, expires_at): the assignment (an offer for sync work unless
+ * the queue auto-accepts), the conversation's new status, its timing and the audit row (actor
+ * `$handedBy`). `moved` reads `claimed`, so the audit row is written after the agent's row is locked
+ * (the A4 replay relies on it).
+ */
+const HAND_OVER = `assignment AS (
+    INSERT INTO assignments (conversation_id, agent_id, mode, state, created_at, expires_at, accepted_at)
+    SELECT conversation_id, agent_id, mode, CASE WHEN offer THEN 'offered' ELSE 'active' END, $now::timestamptz, expires_at,
+           CASE WHEN offer THEN NULL ELSE $now::timestamptz END
+      FROM claimed
+  ), moved AS (
+    UPDATE conversations c
+       SET status = CASE WHEN k.offer THEN 'offered' ELSE 'assigned' END, assigned_agent_id = k.agent_id,
+           version = c.version + 1, updated_at = $now
+      FROM claimed k
+     WHERE c.id = k.conversation_id AND c.status = 'queued'
+    RETURNING ${CONVERSATION_COLUMNS_OF_C}, k.offer, k.expires_at
+  ), timing AS (
+    INSERT INTO conversation_timings (conversation_id, first_offered_at, first_assigned_at)
+    SELECT id, CASE WHEN offer THEN $now::timestamptz END, CASE WHEN offer THEN NULL ELSE $now::timestamptz END FROM moved
+    ON CONFLICT (conversation_id) DO UPDATE
+      SET first_offered_at = COALESCE(conversation_timings.first_offered_at, EXCLUDED.first_offered_at),
+          first_assigned_at = COALESCE(conversation_timings.first_assigned_at, EXCLUDED.first_assigned_at)
+  ), audit AS (
+    INSERT INTO assignment_audit (tenant_id, conversation_id, agent_id, mode, action, from_status, to_status, actor)
+    SELECT tenant_id, id, assigned_agent_id, mode, CASE WHEN offer THEN 'offer' ELSE 'assign' END, 'queued', status, $handedBy::text
+      FROM moved
+  )`;
+
+/** Offer (sync work, unless the queue auto-accepts) or assignment, and the offer's expiry, for mode `mode` in queue `q`. */
+const offerOf = (mode: string) => `(${mode} = 'sync' AND NOT q.auto_accept)`;
+const expiryOf = (mode: string) =>
+  `CASE WHEN ${offerOf(mode)} THEN $now::timestamptz + make_interval(secs => q.offer_timeout_s) END`;
+
+/**
+ * The next item for agent `$agent` (see `drainForAgent`), as CTEs: `lane` (the queue and mode lanes
+ * the agent has room in, the agent row read from `agent`, aliased `a`), `head` (each lane's head,
+ * read without locks), `best` (the lane with the best head, and the best head of the other lanes)
+ * and `locked` (the first item of the best lane no other transaction holds, ranking no later than
+ * the other lanes' heads, locked).
+ */
+const lanes = (agent: string) => `lane AS (
+    SELECT q.tenant_id, q.id AS queue_id, m.mode
+      FROM ${agent}
+      JOIN queues q ON q.tenant_id = a.tenant_id
+     CROSS JOIN (VALUES ('sync'), ('async')) AS m (mode)
+     WHERE a.id = $agent AND ${ELIGIBLE}
+       AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))
+  )`;
+const nextItem = (agent: string) => `${lanes(agent)}, head AS (
+    SELECT lane.tenant_id, lane.queue_id, lane.mode, next.id, next.rank_at
+      FROM lane
+     CROSS JOIN LATERAL (
+       SELECT c.id, c.rank_at
+         FROM conversations c
+        WHERE c.tenant_id = lane.tenant_id AND c.queue_id = lane.queue_id AND c.mode = lane.mode
+          AND c.status = 'queued' AND c.id <> ALL ($skip::uuid[])
+          AND (c.mode = 'async'
+               OR NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = $agent))
+        ORDER BY c.rank_at
+        LIMIT 1
+     ) next
+  ), best AS (
+    SELECT b.tenant_id, b.queue_id, b.mode, b.id,
+           (SELECT min(o.rank_at) FROM head o WHERE (o.queue_id, o.mode) <> (b.queue_id, b.mode)) AS bound
+      FROM head b
+     ORDER BY b.rank_at
+     LIMIT 1
+  ), locked AS (
+    SELECT c.id, c.tenant_id, c.queue_id, c.mode
+      FROM conversations c
+     WHERE c.tenant_id = (SELECT tenant_id FROM best) AND c.queue_id = (SELECT queue_id FROM best)
+       AND c.mode = (SELECT mode FROM best) AND c.status = 'queued' AND c.id <> ALL ($skip::uuid[])
+       AND c.rank_at <= COALESCE((SELECT bound FROM best), 'infinity')
+       AND (c.mode = 'async'
+            OR NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = $agent))
+     ORDER BY c.rank_at
+     LIMIT 1
+       FOR UPDATE SKIP LOCKED
+  )`;
+
+/** Agent `a` (with `q` its queue) may take the locked item `l`: room in its mode, and not declined (sync). */
+const FITS = `CASE WHEN l.mode = 'sync'
+       THEN (${HAS_ROOM_SYNC})
+            AND NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = l.id AND d.agent_id = a.id)
+       ELSE (${HAS_ROOM_ASYNC}) END`;
+
+/**
+ * Whether agent `a` (its new row, in a RETURNING clause) still has room in a lane where something
+ * other than the item just taken (`taken`) waits — in this statement's snapshot, where that item
+ * still looks queued.
+ */
+const moreRoom = (taken: string) => `EXISTS (
+    SELECT 1
+      FROM queues q
+     CROSS JOIN (VALUES ('sync'), ('async')) AS m (mode)
+     CROSS JOIN LATERAL (
+       SELECT 1 FROM conversations c
+        WHERE c.tenant_id = q.tenant_id AND c.queue_id = q.id AND c.mode = m.mode
+          AND c.status = 'queued' AND c.id IS DISTINCT FROM ${taken}
+        ORDER BY c.rank_at
+        LIMIT 1
+     ) waiting
+     WHERE ${ELIGIBLE}
+       AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))
+  )`;
+
+/** What a drain step reports: the best head, whether it was locked and claimed, and the hand-over. */
+const STEP_RESULT = `b.id AS head_id, l.id AS locked_id, k.agent_id AS claimed_by, k.more, m.*
+  FROM (SELECT 1) AS one
+  LEFT JOIN best b ON true
+  LEFT JOIN locked l ON true
+  LEFT JOIN claimed k ON true
+  LEFT JOIN moved m ON true`;
+
+/** The claim on agent `$agent` for the locked item: one conditional UPDATE that re-checks room on the latest row. */
+const CLAIM_LOCKED = `claimed AS (
+     UPDATE agents a
+        SET active_sync = a.active_sync + CASE WHEN l.mode = 'sync' THEN 1 ELSE 0 END,
+            active_async = a.active_async + CASE WHEN l.mode = 'async' THEN 1 ELSE 0 END,
+            last_assigned_at = $now, version = a.version + 1, updated_at = $now
+       FROM locked l, queues q
+      WHERE a.id = $agent AND q.tenant_id = l.tenant_id AND q.id = l.queue_id AND ${ELIGIBLE} AND ${FITS}
+     RETURNING l.id AS conversation_id, a.id AS agent_id, l.mode, ${offerOf('l.mode')} AS offer,
+               ${expiryOf('l.mode')} AS expires_at, ${moreRoom('l.id')} AS more
+   )`;
+
+/** One step of `drainForAgent`. */
+const DRAIN_STEP = `WITH ${nextItem('agents a')}, ${CLAIM_LOCKED}, ${HAND_OVER}
+   SELECT ${STEP_RESULT}`;
+
+/**
+ * The last step of a drain that took nothing: the best of the heads it passed over that are still
+ * queued in one of the agent's lanes, waiting for the transaction that holds it.
+ */
+const DRAIN_WAIT_STEP = `WITH ${lanes('agents a')}, locked AS (
+     SELECT c.id, c.tenant_id, c.queue_id, c.mode
+       FROM conversations c
+      WHERE c.id = ANY ($skip::uuid[]) AND c.status = 'queued'
+        AND EXISTS (SELECT 1 FROM lane
+                     WHERE lane.tenant_id = c.tenant_id AND lane.queue_id = c.queue_id AND lane.mode = c.mode)
+        AND (c.mode = 'async'
+             OR NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = $agent))
+      ORDER BY c.rank_at
+      LIMIT 1
+        FOR UPDATE OF c
+   ), best AS (
+     SELECT id FROM locked
+   ), ${CLAIM_LOCKED}, ${HAND_OVER}
+   SELECT ${STEP_RESULT}`;
+
+/** `closeAndDrain`: the close, and the first drain step of the capacity it frees. */
+const CLOSE_AND_DRAIN = `WITH closing AS (
+     UPDATE conversations
+        SET status = 'closed', assigned_agent_id = NULL, closed_at = $now, last_agent_id = $agent,
+            last_assigned_at = $now, version = version + 1, updated_at = $now
+      WHERE id = $id AND status = 'assigned' AND assigned_agent_id = $agent
+     RETURNING id, tenant_id, queue_id, mode, channel, version
+   ), ended AS (
+     UPDATE assignments s SET state = 'ended', ended_at = $now, end_reason = 'closed'
+       FROM closing m
+      WHERE s.conversation_id = m.id AND s.agent_id = $agent AND s.state <> 'ended'
+     RETURNING s.accepted_at
+   ), freed AS (
+     SELECT a.id, a.tenant_id, a.presence, a.skills, a.queue_ids, a.sync_cap, a.async_cap, a.sync_blocks_async,
+            a.active_sync - CASE WHEN m.mode = 'sync' THEN 1 ELSE 0 END AS active_sync,
+            a.active_async - CASE WHEN m.mode = 'async' THEN 1 ELSE 0 END AS active_async,
+            CASE WHEN m.mode = 'sync' AND a.active_sync = 1 THEN $now::timestamptz ELSE a.idle_since END AS idle_since,
+            CASE WHEN m.mode = 'sync' AND q.wrap_up_s > 0 THEN $now::timestamptz + make_interval(secs => q.wrap_up_s)
+                 ELSE a.wrap_up_until END AS wrap_up_until
+       FROM agents a
+      CROSS JOIN closing m
+       LEFT JOIN queues q ON q.tenant_id = m.tenant_id AND q.id = m.queue_id
+      WHERE a.id = $agent AND EXISTS (SELECT 1 FROM ended)
+        FOR UPDATE OF a
+   ), ${nextItem('freed a')}, claim AS (
+     SELECT l.id AS conversation_id, a.id AS agent_id, l.mode, ${offerOf('l.mode')} AS offer,
+            ${expiryOf('l.mode')} AS expires_at
+       FROM freed a, locked l, queues q
+      WHERE q.tenant_id = l.tenant_id AND q.id = l.queue_id AND ${ELIGIBLE} AND ${FITS}
+   ), agent AS (
+     UPDATE agents a
+        SET active_sync = f.active_sync + CASE WHEN k.mode = 'sync' THEN 1 ELSE 0 END,
+            active_async = f.active_async + CASE WHEN k.mode = 'async' THEN 1 ELSE 0 END,
+            idle_since = f.idle_since, wrap_up_until = f.wrap_up_until,
+            last_assigned_at = CASE WHEN k.agent_id IS NULL THEN a.last_assigned_at ELSE $now END,
+            version = a.version + 1, updated_at = $now
+       FROM freed f
+       LEFT JOIN claim k ON true
+      WHERE a.id = f.id
+     RETURNING k.agent_id AS claimed_by, ${moreRoom('k.conversation_id')} AS more
+   ), close_timing AS (
+     UPDATE conversation_timings t SET closed_at = $now FROM closing m WHERE t.conversation_id = m.id
+   ), close_audit AS (
+     INSERT INTO assignment_audit (tenant_id, conversation_id, agent_id, mode, action, from_status, to_status, actor)
+     SELECT m.tenant_id, m.id, $agent::text, m.mode, 'close', 'assigned', 'closed', $closedBy::text
+       FROM closing m
+      WHERE EXISTS (SELECT 1 FROM agent)
+     RETURNING id
+   ), claimed AS (
+     SELECT k.*, g.more
+       FROM claim k, agent g
+      WHERE g.claimed_by IS NOT NULL AND EXISTS (SELECT 1 FROM close_audit)
+   ), ${HAND_OVER}
+   SELECT jsonb_build_object('id', c.id, 'tenant_id', c.tenant_id, 'queue_id', c.queue_id, 'mode', c.mode,
+                             'channel', c.channel) AS closed,
+          c.version, (SELECT version FROM conversations WHERE id = $id) AS seen_version,
+          (SELECT count(*)::int FROM ended) AS ended, (SELECT max(accepted_at) FROM ended) AS accepted_at,
+          ${STEP_RESULT}
+     CROSS JOIN closing c`;
+
+/** A conversation just handed over: its row after the hand-over, and whether it was offered. */
+interface HandedRow extends ConversationRow {
+  offer: boolean;
+  expires_at: Date | null;
+}
+
+/** A close and the first drain step of the capacity it freed. */
+type CloseStep = DrainStep & {
+  closed: Pick<ConversationRow, 'id' | 'tenant_id' | 'queue_id' | 'mode' | 'channel'>;
+  version: number;
+  seen_version: number;
+  ended: number;
+  accepted_at: Date | null;
+};
+
+/** One drain step: the lane head chosen, whether it was locked and claimed, and the hand-over if any. */
+type DrainStep = {
+  head_id: string | null;
+  locked_id: string | null;
+  claimed_by: string | null;
+  more: boolean | null;
+} & ({ id: null } | HandedRow);
+
+/** Named parameters ($now, $defSync…) compiled to positional ones for pg, once per statement text. */
+interface Compiled extends PreparedStatement {
+  names: string[];
+}
+
+const NAMED_PARAMETER = /\$([A-Za-z_][A-Za-z0-9_]*)/g;
+const COMPILED_LIMIT = 1_000;
+const compiled = new Map<string, Compiled>();
+
+function compile(text: string): Compiled {
+  let found = compiled.get(text);
+  if (!found) {
+    const names: string[] = [];
+    const sql = text.replace(NAMED_PARAMETER, (_, name: string) => {
+      let index = names.indexOf(name);
+      if (index < 0) index = names.push(name) - 1;
+      return `$${index + 1}`;
     });
+    found = { name: statementName(sql), text: sql, names };
+    // Statement texts come from a fixed set of templates; the bound only guards against a caller
+    // that would build texts from data.
+    if (compiled.size >= COMPILED_LIMIT) compiled.clear();
+    compiled.set(text, found);
   }
-  return [sql, values];
+  return found;
 }
 
 const POLICY_TTL_MS = 2_000;
@@ -106,14 +351,33 @@ export class RoutingEngine {
   }
 
   async query<T>(runner: QueryRunner, text: string, named: Record<string, unknown>): Promise<T[]> {
-    const [sql, values] = bind(text, {
-      ...named,
-      now: this.clock.now(),
-      defSync: this.defaults.syncCap,
-      defAsync: this.defaults.asyncCap,
-      defBlocks: this.defaults.syncBlocksAsync,
+    const statement = compile(text);
+    return rows<T>(runner, statement.text, this.values(statement, named));
+  }
+
+  /** `query()` as a named prepared statement, for the hot statements whose plan is the same for any values. */
+  private async prepared<T>(runner: QueryRunner, text: string, named: Record<string, unknown>): Promise<T[]> {
+    const statement = compile(text);
+    return preparedRows<T>(runner, statement, this.values(statement, named));
+  }
+
+  private values(statement: Compiled, named: Record<string, unknown>): unknown[] {
+    const now = this.clock.now();
+    return statement.names.map((name) => {
+      switch (name) {
+        case 'now':
+          return now;
+        case 'defSync':
+          return this.defaults.syncCap;
+        case 'defAsync':
+          return this.defaults.asyncCap;
+        case 'defBlocks':
+          return this.defaults.syncBlocksAsync;
+        default:
+          if (!(name in named)) throw new Error(`no value for parameter $${name}`);
+          return named[name];
+      }
     });
-    return rows<T>(runner, sql, values);
   }
 
   /**
@@ -130,85 +394,91 @@ export class RoutingEngine {
   ): Promise<RouteResult> {
     const conversation = await this.lockConversation(runner, conversationId);
     if (!conversation || conversation.status !== 'queued') return { status: 'queued' };
-    const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
-    let agentId: string | undefined;
+    let handed: HandedRow | undefined;
     if (options.onlyAgent) {
-      agentId = await this.claim(runner, conversation, { only: options.onlyAgent });
+      handed = await this.claimAndHand(runner, conversation, actor, { only: options.onlyAgent });
     } else {
-      const sticky = this.stickyCandidate(conversation, policy);
-      if (sticky && sticky !== options.exclude) agentId = await this.claim(runner, conversation, { only: sticky });
-      agentId ??= await this.claim(runner, conversation, { exclude: options.exclude });
+      const sticky = await this.stickyCandidate(runner, conversation);
+      if (sticky && sticky !== options.exclude) handed = await this.claimAndHand(runner, conversation, actor, { only: sticky });
+      handed ??= await this.claimAndHand(runner, conversation, actor, { exclude: options.exclude });
     }
-    if (!agentId) return { status: 'queued' };
-    return this.hand(runner, conversation, policy, agentId, actor, events);
+    if (!handed) return { status: 'queued' };
+    return this.announceHandOver(events, handed);
   }
 
   /**
    * Capacity freed for an agent: give them the best waiting items they can take, in queue order,
    * until their room or the queue runs out. Called on close, decline, transfer, release, presence
    * change to online, wrap-up end and cap changes — never only on a timer.
+   *
+   * One statement per item: the (queue, mode) lanes the agent has room in, each lane's head (read
+   * without locks), then the first item of the best lane that no other transaction holds (SKIP
+   * LOCKED), the claim on the agent and the hand-over. Concurrent drains of one queue thus take
+   * consecutive items instead of queueing on its head, and nothing but the item taken is locked.
+   * The item must not rank after another lane's head; when the best lane has no such free item, its
+   * head is passed over and the next statement looks again. The claim also tells whether the agent
+   * still has room in a lane where something waits, which saves a last empty look.
    */
   async drainForAgent(runner: QueryRunner, agentId: string, actor: Actor, events: OutboxEvent[]): Promise<number> {
+    return this.drainSteps(runner, agentId, actor, events);
+  }
+
+  /**
+   * The drain loop; `first` is a step already taken by the statement that freed the capacity.
+   *
+   * A head passed over may be held by a route that found nobody — its snapshot still saw this agent
+   * busy — and leaves it queued; skipping it then would leave the agent idle while it waits. So a
+   * drain that took nothing but passed heads over finally waits for their holders and looks at them
+   * again. A drain that took something does not wait, so concurrent drains never queue on a head.
+   * (A holder that in turn waits for this agent is a deadlock Postgres breaks; the unit that loses
+   * is retried by `inTransaction`.)
+   */
+  private async drainSteps(
+    runner: QueryRunner,
+    agentId: string,
+    actor: Actor,
+    events: OutboxEvent[],
+    first?: DrainStep,
+  ): Promise<number> {
     let handed = 0;
     const skipped: string[] = [];
+    let wait: 'no' | 'next' | 'done' = 'no';
+    let step = first;
     for (let guard = 0; guard < 64; guard += 1) {
-      // Which (queue, mode) pairs this agent could take one more item from, right now.
-      const lanes = await this.query<{ tenant_id: string; queue_id: string; mode: Mode }>(
-        runner,
-        `SELECT a.tenant_id, q.id AS queue_id, m.mode
-           FROM agents a
-           JOIN queues q ON q.tenant_id = a.tenant_id
-           CROSS JOIN (VALUES ('sync'), ('async')) AS m (mode)
-          WHERE a.id = $agent AND ${ELIGIBLE}
-            AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))`,
-        { agent: agentId },
-      );
-      if (lanes.length === 0) break;
-      // The head of each lane is one index probe (tenant, queue, mode, rank_at); the best head wins.
-      // Heads are read without locks and only the chosen one is locked, so a concurrent drain is
-      // never kept from the other lanes' heads; a head another transaction holds is passed over.
-      const next = await this.query<ConversationRow>(
-        runner,
-        `SELECT head.* FROM unnest($queues::text[], $modes::text[]) AS lane (queue_id, mode)
-           CROSS JOIN LATERAL (
-             SELECT ${CONVERSATION_COLUMNS_OF_C}, c.rank_at
-               FROM conversations c
-              WHERE c.tenant_id = $tenant AND c.queue_id = lane.queue_id AND c.mode = lane.mode AND c.status = 'queued'
-                AND c.id <> ALL ($skip::uuid[])
-                AND (c.mode = 'async'
-                     OR NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = $agent))
-              ORDER BY c.rank_at
-              LIMIT 1
-           ) head
-          ORDER BY head.rank_at
-          LIMIT 1`,
-        {
-          agent: agentId,
-          tenant: lanes[0].tenant_id,
-          queues: lanes.map((lane) => lane.queue_id),
-          modes: lanes.map((lane) => lane.mode),
-          skip: skipped,
-        },
-      );
-      const head = next[0];
-      if (!head) break;
-      const locked = await this.query<{ id: string }>(
-        runner,
-        `SELECT id FROM conversations WHERE id = $id AND status = 'queued' FOR UPDATE SKIP LOCKED`,
-        { id: head.id },
-      );
-      if (locked.length === 0) {
-        skipped.push(head.id);
+      if (!step) {
+        step = await this.drainStep(runner, wait === 'next' ? DRAIN_WAIT_STEP : DRAIN_STEP, agentId, actor, skipped);
+        if (wait === 'next') wait = 'done';
+      }
+      if (!step.head_id) {
+        if (handed > 0 || skipped.length === 0 || wait !== 'no') break;
+        wait = 'next';
+        step = undefined;
         continue;
       }
-      const conversation = head;
-      const claimed = await this.claim(runner, conversation, { only: agentId });
-      if (!claimed) break;
-      const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
-      await this.hand(runner, conversation, policy, claimed, actor, events);
+      if (!step.locked_id) {
+        skipped.push(step.head_id);
+        step = undefined;
+        continue;
+      }
+      if (!step.claimed_by) break;
+      if (step.id === null) throw new Error(`conversation ${step.locked_id} is not in status queued`);
+      this.announceHandOver(events, step);
       handed += 1;
+      if (!step.more) break;
+      step = undefined;
     }
     return handed;
+  }
+
+  private async drainStep(
+    runner: QueryRunner,
+    statement: string,
+    agentId: string,
+    actor: Actor,
+    skipped: string[],
+  ): Promise<DrainStep> {
+    const [step] = await this.prepared<DrainStep>(runner, statement, { agent: agentId, skip: skipped, handedBy: actor });
+    return step;
   }
 
   /** Agent accepts a sync offer. Fails (false) when the offer is gone: expired, withdrawn, not theirs. */
@@ -310,6 +580,45 @@ export class RoutingEngine {
     );
     this.agentEvent(events, conversation, agentId, conversation.status === 'offered' ? 'offer-withdrawn' : 'revoked', { reason });
     return agentId;
+  }
+
+  /**
+   * The holder closes a conversation they hold and the capacity it frees is drained, in one
+   * statement for the usual case: the conversation is closed and remembers its last agent, its live
+   * assignment ends, its timing and audit row are written; the agent's row is locked and, as it is
+   * after the close (one unit less, wrap-up started for sync work), takes the next item as
+   * `drainForAgent` would — one UPDATE of the agent for both. The close's audit row is written
+   * before the hand-over's, after the agent's row is locked (A4). Further items, or a head another
+   * transaction holds, continue in `drainForAgent`'s loop. False when `agentId` does not hold the
+   * conversation (nothing is changed then).
+   */
+  async closeAndDrain(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<boolean> {
+    const [row] = await this.prepared<CloseStep>(runner, CLOSE_AND_DRAIN, {
+      id: conversationId,
+      agent: agentId,
+      skip: [],
+      closedBy: `agent:${agentId}`,
+      handedBy: 'router',
+    });
+    if (!row) return false;
+    const { closed } = row;
+    if (row.ended !== 1) {
+      // The holder check waits for a concurrent change of the conversation and re-reads it; when
+      // that change ended its assignment and handed it to the same agent again (a release drained
+      // back), the new assignment is not in this statement's snapshot. A fresh attempt sees it.
+      if (row.version !== row.seen_version + 1) {
+        throw new ConcurrentUpdateError(`conversation ${conversationId} changed while being closed`);
+      }
+      throw new Error(`conversation ${conversationId} has no live assignment for ${agentId}`);
+    }
+    if (row.accepted_at) {
+      const held = (this.clock.now().getTime() - new Date(row.accepted_at).getTime()) / 1000;
+      routerMetrics.handleSeconds.observe({ queue: closed.queue_id, mode: closed.mode }, Math.max(0, held));
+    }
+    this.agentEvent(events, closed, agentId, 'revoked', { reason: 'closed' });
+    this.lifecycleEvent(events, closed, 'closed', agentId);
+    await this.drainSteps(runner, agentId, 'router', events, row);
+    return true;
   }
 
   /**
@@ -482,18 +791,23 @@ export class RoutingEngine {
     }
   }
 
-  private stickyCandidate(conversation: ConversationRow, policy: QueuePolicy): string | undefined {
+  private async stickyCandidate(runner: QueryRunner, conversation: ConversationRow): Promise<string | undefined> {
     if (conversation.mode !== 'async' || !conversation.last_agent_id || !conversation.last_assigned_at) return undefined;
+    const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
     const age = this.clock.now().getTime() - new Date(conversation.last_assigned_at).getTime();
     return age <= policy.sticky_window_s * 1000 ? conversation.last_agent_id : undefined;
   }
 
-  /** One conditional UPDATE: picks (or checks) an agent and takes one unit of their capacity. */
-  private async claim(
+  /**
+   * One statement: picks (or checks) an agent, takes one unit of their capacity with a conditional
+   * UPDATE, and hands the conversation over. Undefined when nobody (or not `only`) has room.
+   */
+  private async claimAndHand(
     runner: QueryRunner,
     conversation: ConversationRow,
-    pick: { only?: string; exclude?: string } = {},
-  ): Promise<string | undefined> {
+    actor: Actor,
+    pick: { only?: string; exclude?: string },
+  ): Promise<HandedRow | undefined> {
     const sync = conversation.mode === 'sync';
     const room = sync ? HAS_ROOM_SYNC : HAS_ROOM_ASYNC;
     const counter = sync ? 'active_sync' : 'active_async';
@@ -503,8 +817,8 @@ export class RoutingEngine {
     const declined = sync
       ? 'AND NOT EXISTS (SELECT 1 FROM declines d WHERE d.conversation_id = $conversation AND d.agent_id = a.id)'
       : '';
-    const attempt = (lock: 'FOR UPDATE OF a SKIP LOCKED' | 'FOR UPDATE OF a') =>
-      this.query<{ id: string }>(
+    const attempt = async (lock: 'FOR UPDATE OF a SKIP LOCKED' | 'FOR UPDATE OF a') => {
+      const handed = await this.query<HandedRow & { claimed_by: string }>(
         runner,
         `WITH candidate AS (
            SELECT a.id FROM agents a JOIN queues q ON q.tenant_id = $tenant AND q.id = $queue
@@ -513,82 +827,48 @@ export class RoutingEngine {
             ORDER BY ${order}
             LIMIT 1
             ${lock}
-         )
-         UPDATE agents a
-            SET ${counter} = a.${counter} + 1, last_assigned_at = $now, version = a.version + 1, updated_at = $now
-           FROM candidate, queues q
-          WHERE a.id = candidate.id AND q.tenant_id = $tenant AND q.id = $queue AND ${room}
-         RETURNING a.id`,
+         ), claimed AS (
+           UPDATE agents a
+              SET ${counter} = a.${counter} + 1, last_assigned_at = $now, version = a.version + 1, updated_at = $now
+             FROM candidate, queues q
+            WHERE a.id = candidate.id AND q.tenant_id = $tenant AND q.id = $queue AND ${room}
+           RETURNING $conversation::uuid AS conversation_id, a.id AS agent_id, $mode::text AS mode,
+                     ${offerOf('$mode::text')} AS offer, ${expiryOf('$mode::text')} AS expires_at
+         ), ${HAND_OVER}
+         SELECT k.agent_id AS claimed_by, m.* FROM claimed k LEFT JOIN moved m ON true`,
         {
           tenant: conversation.tenant_id,
           queue: conversation.queue_id,
           conversation: conversation.id,
+          mode: conversation.mode,
           only: pick.only ?? null,
           exclude: pick.exclude ?? null,
+          handedBy: actor,
         },
       );
-    // Skip agents other transactions are claiming; but when every candidate was skipped, wait for
-    // them rather than queue an item while capacity exists (the UPDATE re-checks the cap after the wait).
-    let claimed = await attempt('FOR UPDATE OF a SKIP LOCKED');
-    if (claimed.length === 0) claimed = await attempt('FOR UPDATE OF a');
-    return claimed[0]?.id;
+      if (handed[0] && !handed[0].id) throw new Error(`conversation ${conversation.id} is not in status queued`);
+      return handed[0];
+    };
+    // A single candidate (`only`) is simply waited for. Otherwise skip agents other transactions are
+    // claiming; but when every candidate was skipped, wait for them rather than queue an item while
+    // capacity exists (the UPDATE re-checks the cap after the wait).
+    if (pick.only) return attempt('FOR UPDATE OF a');
+    return (await attempt('FOR UPDATE OF a SKIP LOCKED')) ?? (await attempt('FOR UPDATE OF a'));
   }
 
-  /** Turns a claimed unit of capacity into an offer (sync) or an assignment (async, auto-accept). */
-  private async hand(
-    runner: QueryRunner,
-    conversation: ConversationRow,
-    policy: QueuePolicy,
-    agentId: string,
-    actor: Actor,
-    events: OutboxEvent[],
-  ): Promise<RouteResult> {
-    const now = this.clock.now();
-    const offer = conversation.mode === 'sync' && !policy.auto_accept;
-    const expiresAt = new Date(now.getTime() + policy.offer_timeout_s * 1000);
-    const status = offer ? 'offered' : 'assigned';
-    const timing = offer ? 'first_offered_at' : 'first_assigned_at';
-    // One round trip: the assignment, the conversation's new status, its timing and the audit row.
-    const handed = await this.query<ConversationRow>(
-      runner,
-      `WITH assignment AS (
-         INSERT INTO assignments (conversation_id, agent_id, mode, state, created_at, expires_at, accepted_at)
-         VALUES ($conversation, $agent, $mode, $state, $now, $expires, $accepted) RETURNING id
-       ), moved AS (
-         UPDATE conversations
-            SET status = $status, assigned_agent_id = $agent, version = version + 1, updated_at = $now
-          WHERE id = $conversation AND status = 'queued'
-         RETURNING ${CONVERSATION_COLUMNS}
-       ), timing AS (
-         INSERT INTO conversation_timings (conversation_id, ${timing}) VALUES ($conversation, $now)
-         ON CONFLICT (conversation_id) DO UPDATE SET ${timing} = COALESCE(conversation_timings.${timing}, EXCLUDED.${timing})
-       ), audit AS (
-         INSERT INTO assignment_audit (tenant_id, conversation_id, agent_id, mode, action, from_status, to_status, actor)
-         SELECT tenant_id, id, $agent, mode, $action, 'queued', $status, $actor FROM moved
-       )
-       SELECT * FROM moved`,
-      {
-        conversation: conversation.id,
-        agent: agentId,
-        mode: conversation.mode,
-        state: offer ? 'offered' : 'active',
-        expires: offer ? expiresAt : null,
-        accepted: offer ? null : now,
-        status,
-        action: offer ? 'offer' : 'assign',
-        actor,
-      },
-    );
-    const updated = handed[0];
-    if (!updated) throw new Error(`conversation ${conversation.id} is not in status queued`);
-    if (offer) {
-      this.agentEvent(events, updated, agentId, 'offer', { expiresAt: expiresAt.toISOString() });
-    } else {
-      this.agentEvent(events, updated, agentId, 'assigned', { via: conversation.last_agent_id === agentId ? 'sticky' : 'routing' });
-      this.lifecycleEvent(events, updated, 'assigned', agentId);
-      this.observeAssigned(updated);
+  /** The events of a hand-over: an offer (sync), or an assignment and its lifecycle event. */
+  private announceHandOver(events: OutboxEvent[], handed: HandedRow): RouteResult {
+    const agentId = handed.assigned_agent_id;
+    if (!agentId) throw new Error(`conversation ${handed.id} was handed over to nobody`);
+    if (handed.offer) {
+      const expiresAt = handed.expires_at ? new Date(handed.expires_at).toISOString() : undefined;
+      this.agentEvent(events, handed, agentId, 'offer', { expiresAt });
+      return { status: 'offered', agentId };
     }
-    return { status, agentId };
+    this.agentEvent(events, handed, agentId, 'assigned', { via: handed.last_agent_id === agentId ? 'sticky' : 'routing' });
+    this.lifecycleEvent(events, handed, 'assigned', agentId);
+    this.observeAssigned(handed);
+    return { status: 'assigned', agentId };
   }
 
   private async release(runner: QueryRunner, agentId: string, mode: Mode): Promise<void> {
@@ -623,7 +903,7 @@ export class RoutingEngine {
     if (cached && cached.until > Date.now()) return cached.policy;
     const found = await this.query<QueuePolicy>(
       runner,
-      `SELECT offer_timeout_s, auto_accept, wrap_up_s, sticky_window_s FROM queues WHERE tenant_id = $tenant AND id = $queue`,
+      `SELECT wrap_up_s, sticky_window_s FROM queues WHERE tenant_id = $tenant AND id = $queue`,
       { tenant: tenantId, queue: queueId },
     );
     if (!found[0]) throw new Error(`queue ${tenantId}/${queueId} does not exist`);

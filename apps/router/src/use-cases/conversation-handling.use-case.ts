@@ -14,15 +14,8 @@ export class ConversationHandlingUseCase {
   constructor(private readonly engine: RoutingEngine) {}
 
   async close(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<void> {
-    const conversation = await this.held(runner, agentId, conversationId);
-    await this.engine.endHold(runner, conversation, 'closed', events);
-    const closed = await this.engine.transition(runner, conversationId, 'assigned', 'closed', { agentId: null });
-    await this.engine.query(runner, `UPDATE conversation_timings SET closed_at = $now WHERE conversation_id = $id`, {
-      id: conversationId,
-    });
-    await this.engine.audit(runner, closed, agentId, 'close', 'assigned', 'closed', `agent:${agentId}`);
-    this.engine.lifecycleEvent(events, closed, 'closed', agentId);
-    await this.engine.drainForAgent(runner, agentId, 'router', events);
+    const closed = await this.engine.closeAndDrain(runner, agentId, conversationId, events);
+    if (!closed) throw new CommandRejected('not_holder', 'you do not hold this conversation');
   }
 
   async release(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<RouteResult> {
