@@ -6,10 +6,12 @@ import type { Channel } from '@app/contracts';
  * take the list from this table.
  */
 export const ADAPTERS: ReadonlyArray<{ channel: Channel; port: number }> = [
+  { channel: 'webchat', port: 3010 },
   { channel: 'sms', port: 3011 },
   { channel: 'whatsapp', port: 3012 },
   { channel: 'messenger', port: 3013 },
   { channel: 'telegram', port: 3014 },
   { channel: 'slack', port: 3015 },
   { channel: 'email', port: 3016 },
+  { channel: 'voice', port: 3017 },
 ];

@@ -1,0 +1,4 @@
+import { runAdapter } from '@app/channel-kit';
+import { voiceAdapter } from './voice.adapter';
+
+void runAdapter(voiceAdapter);

@@ -1,0 +1,4 @@
+import { runAdapter } from '@app/channel-kit';
+import { webchatAdapter } from './webchat.adapter';
+
+void runAdapter(webchatAdapter);
