@@ -14,3 +14,4 @@ export * from './providers/fake-meta';
 export * from './providers/fake-telegram';
 export * from './providers/fake-slack';
 export * from './providers/fake-smtp';
+export * from './ops';
