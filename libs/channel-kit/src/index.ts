@@ -5,3 +5,4 @@ export * from './meta-webhook';
 export * from './registry';
 export * from './run-adapter';
 export * from './signatures';
+export * from './twilio-webhook';

@@ -10,12 +10,12 @@ import {
   defineAdapter,
   PermanentSendFailure,
   TemporarySendFailure,
+  verifiedTwilioParams,
   WebhookRejected,
   type OutboundItem,
   type StatusReport,
   type WebhookRequest,
 } from '@app/channel-kit';
-import { verifyTwilioSignature } from './twilio-signature';
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 const MESSAGE_SID = /^(SM|MM)[0-9a-fA-F]{32}$/;
@@ -38,30 +38,12 @@ const STATUS: Record<string, StatusReport['status'] | undefined> = {
   failed: 'failed',
 };
 
-function formParams(request: WebhookRequest): URLSearchParams {
-  const type = request.headers['content-type'] ?? '';
-  if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new WebhookRejected(415, 'unsupported_media_type', 'Twilio webhooks are application/x-www-form-urlencoded');
-  }
-  return new URLSearchParams(request.rawBody.toString('utf8'));
-}
-
 export const smsAdapter = defineAdapter({
   channel: 'sms',
   env,
   create({ env: config }) {
-    const verified = (request: WebhookRequest): URLSearchParams => {
-      const signature = request.headers['x-twilio-signature'];
-      if (!signature) throw new WebhookRejected(401, 'missing_signature', 'the X-Twilio-Signature header is missing');
-      const params = formParams(request);
-      if (!verifyTwilioSignature(config.TWILIO_AUTH_TOKEN, request.publicUrl, params, signature)) {
-        throw new WebhookRejected(403, 'bad_signature', 'the X-Twilio-Signature does not match this request');
-      }
-      if (params.get('AccountSid') !== config.TWILIO_ACCOUNT_SID) {
-        throw new WebhookRejected(403, 'wrong_account', 'the request is for another Twilio account');
-      }
-      return params;
-    };
+    const verified = (request: WebhookRequest): URLSearchParams =>
+      verifiedTwilioParams(request, { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
     const statusCallback = (item: OutboundItem) =>
       config.PUBLIC_BASE_URL ? `${config.PUBLIC_BASE_URL.replace(/\/$/, '')}/twilio/sms/status?messageId=${item.id}` : undefined;
 

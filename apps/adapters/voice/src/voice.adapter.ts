@@ -12,14 +12,20 @@ import { Logger } from '@nestjs/common';
 import { Pool } from 'pg';
 import { z } from 'zod';
 import { envTypes } from '@app/config';
-import { defineAdapter, PermanentSendFailure, WebhookRejected, type WebhookRequest, type WebhookRoute } from '@app/channel-kit';
+import {
+  defineAdapter,
+  PermanentSendFailure,
+  verifiedTwilioParams,
+  WebhookRejected,
+  type WebhookRequest,
+  type WebhookRoute,
+} from '@app/channel-kit';
 import { CallBroker } from './call-broker';
 import { CallConnector, TWILIO_CALL_SID } from './call-connector';
 import { CallEnder, type CallEndReason } from './call-ender';
 import { callEventsRoute } from './call-events.route';
 import { CallStore, type CallState } from './call-store';
 import { TwilioCallsClient } from './twilio-calls.client';
-import { verifyTwilioSignature } from './twilio-voice-signature';
 import { dialTwiml, goodbyeTwiml, holdTwiml, voicemailTwiml } from './twiml';
 
 const RECORDING_SID = /^RE[0-9a-fA-F]{32}$/;
@@ -56,13 +62,6 @@ const END_REASON: Record<string, CallEndReason | undefined> = {
   canceled: 'canceled',
 };
 
-function formParams(request: WebhookRequest): URLSearchParams {
-  if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
-    throw new WebhookRejected(415, 'unsupported_media_type', 'Twilio webhooks are application/x-www-form-urlencoded');
-  }
-  return new URLSearchParams(request.rawBody.toString('utf8'));
-}
-
 export const voiceAdapter = defineAdapter({
   channel: 'voice',
   env,
@@ -97,15 +96,7 @@ export const voiceAdapter = defineAdapter({
     const ender = new CallEnder(store, broker, config.TENANT_ID);
 
     const verified = (request: WebhookRequest): URLSearchParams => {
-      const signature = request.headers['x-twilio-signature'];
-      if (!signature) throw new WebhookRejected(401, 'missing_signature', 'the X-Twilio-Signature header is missing');
-      const params = formParams(request);
-      if (!verifyTwilioSignature(config.TWILIO_AUTH_TOKEN, request.publicUrl, params, signature)) {
-        throw new WebhookRejected(403, 'bad_signature', 'the X-Twilio-Signature does not match this request');
-      }
-      if (params.get('AccountSid') !== config.TWILIO_ACCOUNT_SID) {
-        throw new WebhookRejected(403, 'wrong_account', 'the request is for another Twilio account');
-      }
+      const params = verifiedTwilioParams(request, { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
       const callSid = params.get('CallSid') ?? '';
       if (!TWILIO_CALL_SID.test(callSid)) throw new WebhookRejected(400, 'invalid_call', 'CallSid is required');
       return params;
