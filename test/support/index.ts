@@ -14,4 +14,6 @@ export * from './providers/fake-meta';
 export * from './providers/fake-telegram';
 export * from './providers/fake-slack';
 export * from './providers/fake-smtp';
+export * from './providers/provider-webhooks';
+export * from './providers/adapter-harness';
 export * from './ops';

@@ -5,70 +5,44 @@
  * 400, never sent twice), status callbacks become delivery statuses, and kill -9 under retrying
  * load loses nothing (R1).
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EXCHANGES, routingKeys } from '@app/contracts';
-import { FakeTwilio, freePort, openDatabase, ServiceProcess, TestBroker, waitFor } from '@app/testing';
+import {
+  adapterHarness,
+  agentReplyPayload,
+  expectClearRefusal,
+  expectStoredOnce,
+  FakeTwilio,
+  postTwilioWebhook,
+  statusesFor,
+  waitFor,
+  waitForStatus,
+  type WebhookOptions,
+} from '@app/testing';
 
 const ACCOUNT = `AC${randomBytes(16).toString('hex')}`;
 const TOKEN = randomBytes(16).toString('hex');
 const FROM = '+15005550006';
 
-/** Twilio's signature, written from its documentation (not the adapter's code). */
-function sign(url: string, params: Record<string, string>, token = TOKEN): string {
-  const data = Object.keys(params)
-    .sort()
-    .map((key) => key + params[key])
-    .join('');
-  return createHmac('sha1', token).update(url + data).digest('base64');
-}
-
 const sid = () => `SM${randomBytes(16).toString('hex')}`;
 
 describe('sms adapter (process)', () => {
-  const pool = openDatabase();
-  let broker: TestBroker;
-  let twilio: FakeTwilio;
-  let router: ServiceProcess;
-  let adapter: ServiceProcess;
-  let port: number;
-  let base: string;
-
-  const env = () => ({
-    TWILIO_ACCOUNT_SID: ACCOUNT,
-    TWILIO_AUTH_TOKEN: TOKEN,
-    TWILIO_FROM: FROM,
-    TWILIO_API_BASE_URL: twilio.url,
-    PUBLIC_BASE_URL: `https://hooks.example.com/sms-gw`,
-    HTTP_PORT: String(port),
-    SEND_RETRY_BASE_MS: '20',
-    TENANT_ID: 'default',
+  const harness = adapterHarness({
+    app: 'adapters/sms',
+    provider: () => FakeTwilio.start(ACCOUNT, TOKEN),
+    env: (twilio) => ({
+      TWILIO_ACCOUNT_SID: ACCOUNT,
+      TWILIO_AUTH_TOKEN: TOKEN,
+      TWILIO_FROM: FROM,
+      TWILIO_API_BASE_URL: twilio.url,
+      PUBLIC_BASE_URL: `https://hooks.example.com/sms-gw`,
+    }),
   });
-
-  beforeAll(async () => {
-    broker = await TestBroker.open();
-    twilio = await FakeTwilio.start(ACCOUNT, TOKEN);
-    port = await freePort();
-    router = await ServiceProcess.start('router');
-    adapter = await ServiceProcess.start('adapters/sms', env());
-    base = `http://127.0.0.1:${port}`;
-  });
-
-  afterAll(async () => {
-    await adapter?.stop();
-    await router?.stop();
-    await twilio?.close();
-    await broker?.close();
-    await pool.end();
-  });
+  const { pool } = harness;
 
   /** What Twilio POSTs for an inbound SMS; signed over the public URL, as Twilio sees it. */
-  function inbound(params: Record<string, string>, options: { signature?: string | null; token?: string; body?: string } = {}) {
-    const publicUrl = 'https://hooks.example.com/sms-gw/twilio/sms';
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    const signature = options.signature === undefined ? sign(publicUrl, params, options.token) : options.signature;
-    if (signature !== null) headers['x-twilio-signature'] = signature;
-    return fetch(`${base}/twilio/sms`, { method: 'POST', headers, body: options.body ?? new URLSearchParams(params).toString() });
-  }
+  const inbound = (params: Record<string, string>, options: WebhookOptions & { token?: string } = {}) =>
+    postTwilioWebhook(`${harness.base}/twilio/sms`, 'https://hooks.example.com/sms-gw/twilio/sms', params, options.token ?? TOKEN, options);
 
   const smsParams = (overrides: Record<string, string> = {}) => ({
     MessageSid: sid(),
@@ -83,7 +57,7 @@ describe('sms adapter (process)', () => {
   });
 
   it('a signed webhook becomes the expected envelope, answered with empty TwiML after the publish', async () => {
-    const envelopes = await broker.collect(EXCHANGES.inbound, routingKeys.inbound('sms'));
+    const envelopes = await harness.broker.collect(EXCHANGES.inbound, routingKeys.inbound('sms'));
     const params = smsParams({ NumMedia: '1', MediaUrl0: 'https://api.twilio.com/media/ME1', MediaContentType0: 'image/jpeg' });
     const response = await inbound(params);
     expect(response.status).toBe(200);
@@ -102,7 +76,7 @@ describe('sms adapter (process)', () => {
   });
 
   it('S1: tampered byte, wrong secret, missing header, wrong length, other account → 401/403 with a clear body, nothing published', async () => {
-    const envelopes = await broker.collect(EXCHANGES.inbound, routingKeys.inbound('sms'));
+    const envelopes = await harness.broker.collect(EXCHANGES.inbound, routingKeys.inbound('sms'));
     const params = smsParams();
     const body = new URLSearchParams(params).toString();
     const cases: Array<[string, Response, number]> = [
@@ -112,13 +86,7 @@ describe('sms adapter (process)', () => {
       ['wrong length', await inbound(params, { signature: 'c2hvcnQ=' }), 403],
       ['other account', await inbound({ ...params, AccountSid: `AC${randomBytes(16).toString('hex')}` }), 403],
     ];
-    for (const [name, response, status] of cases) {
-      const text = await response.text();
-      expect({ name, status: response.status }).toEqual({ name, status });
-      const { error } = JSON.parse(text) as { error: { code: string; message: string } };
-      expect(error.message.length).toBeGreaterThan(10);
-      expect(text).not.toMatch(/at .*\.js:\d+/);
-    }
+    for (const [name, response, status] of cases) await expectClearRefusal(name, response, status);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(envelopes.items).toEqual([]);
   });
@@ -126,58 +94,35 @@ describe('sms adapter (process)', () => {
   it('the same MessageSid delivered three times is stored once', async () => {
     const params = smsParams();
     for (let index = 0; index < 3; index += 1) expect((await inbound(params)).status).toBe(200);
-    await waitFor(async () => {
-      const { rows } = await pool.query(`SELECT count(*)::int AS n FROM messages WHERE provider_message_id = $1`, [params.MessageSid]);
-      return rows[0].n === 1;
-    }, 'the message stored');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM messages WHERE provider_message_id = $1`, [params.MessageSid]);
-    expect(rows[0].n).toBe(1);
+    await expectStoredOnce(pool, params.MessageSid);
   });
 
-  function reply(text: string, messageId = randomUUID()) {
-    return {
-      version: 1,
-      type: 'agent.reply',
-      messageId,
-      occurredAt: new Date().toISOString(),
-      tenantId: 'default',
-      conversationId: randomUUID(),
-      channel: 'sms',
-      agentId: 'a1',
-      to: { address: '+15557654321' },
-      text,
-    };
-  }
+  const reply = (text: string) => agentReplyPayload('sms', { to: { address: '+15557654321' }, text });
 
   it('outbound: a 500 is retried, a 400 becomes a failed delivery with the reason, a redelivered reply is not sent twice', async () => {
-    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
-    twilio.script.push({ status: 500 }, { status: 503 });
+    const statuses = await harness.broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
+    harness.provider.script.push({ status: 500 }, { status: 503 });
     const retried = reply('first try fails twice');
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), retried);
-    await waitFor(() => statuses.items.find((item) => (item.body as { messageId: string }).messageId === retried.messageId), 'sent status');
-    const sentCalls = twilio.calls.filter((call) => call.body === 'first try fails twice');
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), retried);
+    const sent = await waitForStatus(statuses, retried.messageId, 'sent status');
+    const sentCalls = harness.provider.calls.filter((call) => call.body === 'first try fails twice');
     expect(sentCalls.map((call) => call.answered)).toEqual([500, 503, 201]);
     expect(sentCalls[2]).toMatchObject({ to: '+15557654321', from: FROM, statusCallback: `https://hooks.example.com/sms-gw/twilio/sms/status?messageId=${retried.messageId}` });
-    const sent = statuses.items.find((item) => (item.body as { messageId: string }).messageId === retried.messageId)!.body as Record<string, string>;
     expect(sent).toMatchObject({ status: 'sent', channel: 'sms', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) });
 
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), retried);
-    await waitFor(() => statuses.items.filter((item) => (item.body as { messageId: string }).messageId === retried.messageId).length === 2, 'the redelivery acknowledged');
-    expect(twilio.calls.filter((call) => call.body === 'first try fails twice')).toHaveLength(3);
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), retried);
+    await waitFor(() => statusesFor(statuses, retried.messageId).length === 2, 'the redelivery acknowledged');
+    expect(harness.provider.calls.filter((call) => call.body === 'first try fails twice')).toHaveLength(3);
 
-    twilio.script.push({ status: 400, body: { code: 21211, message: "The 'To' number is not a valid phone number." } });
+    harness.provider.script.push({ status: 400, body: { code: 21211, message: "The 'To' number is not a valid phone number." } });
     const refused = reply('to a bad number');
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), refused);
-    const failed = await waitFor(
-      () => statuses.items.find((item) => (item.body as { messageId: string }).messageId === refused.messageId),
-      'failed status',
-    );
-    expect(failed.body).toMatchObject({ status: 'failed', reason: expect.stringContaining('not a valid phone number') });
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), refused);
+    const failed = await waitForStatus(statuses, refused.messageId, 'failed status');
+    expect(failed).toMatchObject({ status: 'failed', reason: expect.stringContaining('not a valid phone number') });
   });
 
   it('customer notices from the router are sent as SMS, once, without a delivery status', async () => {
-    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
+    const statuses = await harness.broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
     const notice = {
       version: 1,
       type: 'customer.notice',
@@ -191,26 +136,22 @@ describe('sms adapter (process)', () => {
       expectedReplyS: 3600,
       text: 'Thanks for your message. We usually reply within an hour.',
     };
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), notice);
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), notice);
-    await waitFor(() => twilio.calls.find((call) => call.body === notice.text), 'the notice sent');
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), notice);
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('sms'), notice);
+    await waitFor(() => harness.provider.calls.find((call) => call.body === notice.text), 'the notice sent');
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const sent = twilio.calls.filter((call) => call.body === notice.text);
+    const sent = harness.provider.calls.filter((call) => call.body === notice.text);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ to: '+15551230000', from: FROM, statusCallback: undefined });
     expect(statuses.items).toEqual([]);
   });
 
   it('status callbacks: signed, mapped to delivery statuses with the reply id from the callback URL', async () => {
-    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
+    const statuses = await harness.broker.collect(EXCHANGES.inbound, routingKeys.delivery('sms'));
     const messageId = randomUUID();
     const url = `https://hooks.example.com/sms-gw/twilio/sms/status?messageId=${messageId}`;
     const params = { MessageSid: sid(), AccountSid: ACCOUNT, MessageStatus: 'undelivered', ErrorCode: '30003' };
-    const response = await fetch(`${base}/twilio/sms/status?messageId=${messageId}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': sign(url, params) },
-      body: new URLSearchParams(params).toString(),
-    });
+    const response = await postTwilioWebhook(`${harness.base}/twilio/sms/status?messageId=${messageId}`, url, params, TOKEN);
     expect(response.status).toBe(200);
     const [status] = await statuses.waitForCount(1, 'the delivery status');
     expect(status.body).toMatchObject({ messageId, providerMessageId: params.MessageSid, status: 'failed', reason: expect.stringContaining('30003') });
@@ -235,9 +176,8 @@ describe('sms adapter (process)', () => {
     };
     const restart = (async () => {
       await waitFor(() => next >= total / 3, 'a third sent', 60_000);
-      await adapter.kill9();
+      await harness.kill9AndRestart();
       killed = true;
-      adapter = await ServiceProcess.start('adapters/sms', env());
     })();
     await Promise.all(
       Array.from({ length: senders }, async () => {

@@ -5,19 +5,27 @@
  * wamid is stored once, and replies go to a local Graph API that checks token, path and body
  * (retried on 500, failed with the 24-hour-window reason on 131047, never sent twice).
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EXCHANGES, routingKeys } from '@app/contracts';
-import { FakeMeta, freePort, openDatabase, ServiceProcess, TestBroker, waitFor, type Collected } from '@app/testing';
+import {
+  adapterHarness,
+  agentReplyPayload,
+  expectClearRefusal,
+  expectStoredOnce,
+  FakeMeta,
+  metaSignature,
+  postMetaWebhook,
+  statusesFor,
+  waitFor,
+  waitForStatus,
+  type Collected,
+  type WebhookOptions,
+} from '@app/testing';
 
 const APP_SECRET = randomBytes(16).toString('hex');
 const VERIFY_TOKEN = randomBytes(12).toString('hex');
 const ACCESS_TOKEN = `EAAG${randomBytes(24).toString('hex')}`;
 const PHONE_NUMBER_ID = '106540352242922';
-
-/** Meta's X-Hub-Signature-256, written from its documentation (not the adapter's code). */
-function sign(body: string, secret = APP_SECRET): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
 
 const waId = () => `1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
 const wamid = () => `wamid.${randomBytes(24).toString('base64url')}`;
@@ -50,54 +58,28 @@ const textMessage = (from: string, body: string, extra: Record<string, unknown> 
 const byBody = (collected: Collected) => collected.body as Record<string, unknown>;
 
 describe('whatsapp adapter (process)', () => {
-  const pool = openDatabase();
-  let broker: TestBroker;
-  let meta: FakeMeta;
-  let router: ServiceProcess;
-  let adapter: ServiceProcess;
-  let base: string;
-
-  beforeAll(async () => {
-    broker = await TestBroker.open();
-    meta = await FakeMeta.start('whatsapp', PHONE_NUMBER_ID, ACCESS_TOKEN);
-    const port = await freePort();
-    router = await ServiceProcess.start('router');
-    adapter = await ServiceProcess.start('adapters/whatsapp', {
+  const harness = adapterHarness({
+    app: 'adapters/whatsapp',
+    provider: () => FakeMeta.start('whatsapp', PHONE_NUMBER_ID, ACCESS_TOKEN),
+    env: (meta) => ({
       META_APP_SECRET: APP_SECRET,
       META_VERIFY_TOKEN: VERIFY_TOKEN,
       WHATSAPP_ACCESS_TOKEN: ACCESS_TOKEN,
       WHATSAPP_PHONE_NUMBER_ID: PHONE_NUMBER_ID,
       GRAPH_API_BASE_URL: meta.url,
-      HTTP_PORT: String(port),
-      SEND_RETRY_BASE_MS: '20',
-      TENANT_ID: 'default',
-    });
-    base = `http://127.0.0.1:${port}`;
+    }),
   });
-
-  afterAll(async () => {
-    await adapter?.stop();
-    await router?.stop();
-    await meta?.close();
-    await broker?.close();
-    await pool.end();
-  });
-
-  function post(payload: unknown, options: { signature?: string | null; body?: string } = {}) {
-    const body = options.body ?? JSON.stringify(payload);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    const signature = options.signature === undefined ? sign(JSON.stringify(payload)) : options.signature;
-    if (signature !== null) headers['x-hub-signature-256'] = signature;
-    return fetch(`${base}/meta/whatsapp`, { method: 'POST', headers, body });
-  }
+  const { pool } = harness;
+  const post = (payload: unknown, options?: WebhookOptions) =>
+    postMetaWebhook(`${harness.base}/meta/whatsapp`, payload, APP_SECRET, options);
 
   it('verification handshake: the right token gets the challenge as text, a wrong one 403', async () => {
     const query = (token: string, mode = 'subscribe') => new URLSearchParams({ 'hub.mode': mode, 'hub.verify_token': token, 'hub.challenge': '1158201444' });
-    const accepted = await fetch(`${base}/meta/whatsapp?${query(VERIFY_TOKEN)}`);
+    const accepted = await fetch(`${harness.base}/meta/whatsapp?${query(VERIFY_TOKEN)}`);
     expect(accepted.status).toBe(200);
     expect(accepted.headers.get('content-type')).toContain('text/plain');
     expect(await accepted.text()).toBe('1158201444');
-    for (const refused of [await fetch(`${base}/meta/whatsapp?${query('not-the-verify-token')}`), await fetch(`${base}/meta/whatsapp?${query(VERIFY_TOKEN, 'unsubscribe')}`)]) {
+    for (const refused of [await fetch(`${harness.base}/meta/whatsapp?${query('not-the-verify-token')}`), await fetch(`${harness.base}/meta/whatsapp?${query(VERIFY_TOKEN, 'unsubscribe')}`)]) {
       expect(refused.status).toBe(403);
       const { error } = (await refused.json()) as { error: { code: string; message: string } };
       expect(error.message).toContain('hub.verify_token');
@@ -105,8 +87,8 @@ describe('whatsapp adapter (process)', () => {
   });
 
   it('a signed batch of 2 messages and a status → 2 envelopes and 1 delivery status, answered 200 after the publish', async () => {
-    const envelopes = await broker.collect(EXCHANGES.inbound, routingKeys.inbound('whatsapp'));
-    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('whatsapp'));
+    const envelopes = await harness.broker.collect(EXCHANGES.inbound, routingKeys.inbound('whatsapp'));
+    const statuses = await harness.broker.collect(EXCHANGES.inbound, routingKeys.delivery('whatsapp'));
     const from = waId();
     const text = textMessage(from, 'Where is my order?', { context: { from: '15550783881', id: 'wamid.earlier' } });
     const image = {
@@ -149,8 +131,8 @@ describe('whatsapp adapter (process)', () => {
   });
 
   it('locations, reactions and button replies are carried as text; a failed status says the 24-hour window closed', async () => {
-    const envelopes = await broker.collect(EXCHANGES.inbound, routingKeys.inbound('whatsapp'));
-    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('whatsapp'));
+    const envelopes = await harness.broker.collect(EXCHANGES.inbound, routingKeys.inbound('whatsapp'));
+    const statuses = await harness.broker.collect(EXCHANGES.inbound, routingKeys.delivery('whatsapp'));
     const from = waId();
     const location = { from, id: wamid(), timestamp: unixNow(), type: 'location', location: { latitude: 38.7223, longitude: -9.1393, name: 'Warehouse', address: 'Rua Augusta 1' } };
     const reaction = { from, id: wamid(), timestamp: unixNow(), type: 'reaction', reaction: { message_id: 'wamid.agentreply', emoji: '👍' } };
@@ -186,24 +168,21 @@ describe('whatsapp adapter (process)', () => {
   });
 
   it('S1: tampered byte, wrong secret, missing header, wrong length, wrong prefix → 401/403 with a clear body, nothing published', async () => {
-    const envelopes = await broker.collect(EXCHANGES.inbound, routingKeys.inbound('whatsapp'));
+    const envelopes = await harness.broker.collect(EXCHANGES.inbound, routingKeys.inbound('whatsapp'));
     const from = waId();
     const payload = notification({ contacts: [contact(from, 'Eve')], messages: [textMessage(from, 'please refund me')] });
     const body = JSON.stringify(payload);
-    const digest = sign(body).slice('sha256='.length);
+    const digest = metaSignature(body, APP_SECRET).slice('sha256='.length);
     const cases: Array<[string, Response, number]> = [
       ['tampered byte', await post(payload, { body: body.replace('refund', 'refunt') }), 403],
-      ['wrong secret', await post(payload, { signature: sign(body, 'not-the-app-secret-at-all') }), 403],
+      ['wrong secret', await post(payload, { signature: metaSignature(body, 'not-the-app-secret-at-all') }), 403],
       ['missing header', await post(payload, { signature: null }), 401],
       ['wrong length', await post(payload, { signature: `sha256=${digest.slice(0, 40)}` }), 403],
       ['wrong prefix', await post(payload, { signature: `sha1=${digest}` }), 403],
     ];
     for (const [name, response, status] of cases) {
-      const text = await response.text();
-      expect({ name, status: response.status }).toEqual({ name, status });
-      const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+      const { error } = await expectClearRefusal(name, response, status);
       expect(error.message).toContain('X-Hub-Signature-256');
-      expect(text).not.toMatch(/at .*\.js:\d+/);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(envelopes.items).toEqual([]);
@@ -214,54 +193,34 @@ describe('whatsapp adapter (process)', () => {
     const message = textMessage(from, 'is anyone there?');
     const payload = notification({ contacts: [contact(from, 'Duplicated')], messages: [message] });
     for (let index = 0; index < 3; index += 1) expect((await post(payload)).status).toBe(200);
-    const count = async () => {
-      const { rows } = await pool.query(`SELECT count(*)::int AS n FROM messages WHERE provider_message_id = $1`, [message.id]);
-      return rows[0].n as number;
-    };
-    await waitFor(async () => (await count()) === 1, 'the message stored');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await count()).toBe(1);
+    await expectStoredOnce(pool, message.id);
   });
 
-  function reply(text: string, to = waId()) {
-    return {
-      version: 1,
-      type: 'agent.reply',
-      messageId: randomUUID(),
-      occurredAt: new Date().toISOString(),
-      tenantId: 'default',
-      conversationId: randomUUID(),
-      channel: 'whatsapp',
-      agentId: 'a1',
-      to: { address: to },
-      text,
-    };
-  }
+  const reply = (text: string, to = waId()) => agentReplyPayload('whatsapp', { to: { address: to }, text });
 
   it('outbound: the Graph API gets the right call, a 500 is retried, 131047 fails with the 24-hour reason, a redelivered reply is not sent twice', async () => {
-    const statuses = await broker.collect(EXCHANGES.inbound, routingKeys.delivery('whatsapp'));
-    const statusOf = (messageId: string) => statuses.items.map(byBody).filter((body) => body.messageId === messageId);
-    meta.script.push({ status: 500 }, { status: 503 });
+    const statuses = await harness.broker.collect(EXCHANGES.inbound, routingKeys.delivery('whatsapp'));
+    harness.provider.script.push({ status: 500 }, { status: 503 });
     const retried = reply('your refund is on its way');
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('whatsapp'), retried);
-    await waitFor(() => statusOf(retried.messageId).length === 1, 'sent status');
-    const calls = meta.calls.filter((call) => call.text === retried.text);
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('whatsapp'), retried);
+    const sent = await waitForStatus(statuses, retried.messageId, 'sent status');
+    const calls = harness.provider.calls.filter((call) => call.text === retried.text);
     expect(calls.map((call) => call.answered)).toEqual([500, 503, 200]);
     expect(calls[2]).toMatchObject({ version: 'v21.0', body: { messaging_product: 'whatsapp', to: retried.to.address, type: 'text', text: { body: retried.text } } });
-    expect(statusOf(retried.messageId)[0]).toMatchObject({ status: 'sent', channel: 'whatsapp', providerMessageId: expect.stringMatching(/^wamid\./) });
+    expect(sent).toMatchObject({ status: 'sent', channel: 'whatsapp', providerMessageId: expect.stringMatching(/^wamid\./) });
 
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('whatsapp'), retried);
-    await waitFor(() => statusOf(retried.messageId).length === 2, 'the redelivery acknowledged');
-    expect(meta.calls.filter((call) => call.text === retried.text)).toHaveLength(3);
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('whatsapp'), retried);
+    await waitFor(() => statusesFor(statuses, retried.messageId).length === 2, 'the redelivery acknowledged');
+    expect(harness.provider.calls.filter((call) => call.text === retried.text)).toHaveLength(3);
 
-    meta.script.push({
+    harness.provider.script.push({
       status: 400,
       error: { message: '(#131047) Re-engagement message', type: 'OAuthException', code: 131047, error_subcode: 2494010 },
     });
     const late = reply('sorry for the late answer');
-    await broker.publish(EXCHANGES.outbound, routingKeys.outbound('whatsapp'), late);
-    await waitFor(() => statusOf(late.messageId).length === 1, 'failed status');
-    expect(statusOf(late.messageId)[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/24-hour.*template/s) });
-    expect(meta.calls.filter((call) => call.text === late.text)).toHaveLength(1);
+    await harness.broker.publish(EXCHANGES.outbound, routingKeys.outbound('whatsapp'), late);
+    const failed = await waitForStatus(statuses, late.messageId, 'failed status');
+    expect(failed).toMatchObject({ status: 'failed', reason: expect.stringMatching(/24-hour.*template/s) });
+    expect(harness.provider.calls.filter((call) => call.text === late.text)).toHaveLength(1);
   });
 });

@@ -5,7 +5,7 @@
  * see retries and refusals as the adapter would.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FakeHttpProvider, parseJson, retryAfterHeader, type ProviderRequest, type Reply } from './fake-http-provider';
 
 export type MetaProduct = 'whatsapp' | 'messenger';
 
@@ -48,11 +48,9 @@ function readMessage(product: MetaProduct, body: Json): { to: string; text: stri
   return { to, text };
 }
 
-export class FakeMeta {
+/** Scripted answers for accepted requests: when empty, 200 with a new message id. */
+export class FakeMeta extends FakeHttpProvider<{ status: number; error?: MetaErrorBody; retryAfterS?: number }> {
   readonly calls: MetaCall[] = [];
-  /** Statuses to answer accepted requests with, in order; when empty, 200 with a new message id. */
-  readonly script: Array<{ status: number; error?: MetaErrorBody; retryAfterS?: number }> = [];
-  private readonly server: Server;
 
   private constructor(
     private readonly product: MetaProduct,
@@ -60,70 +58,47 @@ export class FakeMeta {
     private readonly senderId: string,
     private readonly accessToken: string,
   ) {
-    this.server = createServer((request, response) => this.handle(request, response));
+    super();
   }
 
-  static async start(product: MetaProduct, senderId: string, accessToken: string): Promise<FakeMeta> {
-    const fake = new FakeMeta(product, senderId, accessToken);
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    return fake;
+  static start(product: MetaProduct, senderId: string, accessToken: string): Promise<FakeMeta> {
+    return new FakeMeta(product, senderId, accessToken).listen();
   }
 
-  get url(): string {
-    const address = this.server.address();
-    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  }
+  protected handle(request: ProviderRequest, reply: Reply): void {
+    const refuse = (status: number, error: MetaErrorBody, headers: Record<string, string> = {}) =>
+      reply(status, { error: { type: 'OAuthException', fbtrace_id: randomBytes(8).toString('base64url'), ...error } }, headers);
 
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
+    if (request.headers.authorization !== `Bearer ${this.accessToken}`) {
+      return refuse(401, { message: 'Invalid OAuth access token - Cannot parse access token', code: 190 });
+    }
+    const path = /^\/(v\d+\.\d+)\/([^/?]+)\/messages$/.exec(request.url ?? '');
+    if (request.method !== 'POST' || !path) return refuse(400, { message: 'Unknown path components', type: 'GraphMethodException', code: 2500 });
+    if (path[2] !== this.senderId) {
+      return refuse(400, {
+        message: `Unsupported post request. Object with ID '${path[2]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+        type: 'GraphMethodException',
+        code: 100,
+        error_subcode: 33,
+      });
+    }
+    if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
+      return refuse(400, { message: '(#100) The request body must be JSON', code: 100 });
+    }
+    const body = parseJson(request.body);
+    if (body === undefined) return refuse(400, { message: '(#100) Unable to parse the request body as JSON', code: 100 });
+    const message = isObject(body) ? readMessage(this.product, body) : '(#100) The request body must be a JSON object';
+    if (typeof message === 'string') return refuse(400, { message, code: 100 });
 
-  private handle(request: IncomingMessage, response: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        response.writeHead(status, { 'content-type': 'application/json', ...headers });
-        response.end(JSON.stringify(body));
-      };
-      const refuse = (status: number, error: MetaErrorBody, headers: Record<string, string> = {}) =>
-        reply(status, { error: { type: 'OAuthException', fbtrace_id: randomBytes(8).toString('base64url'), ...error } }, headers);
-
-      if (request.headers.authorization !== `Bearer ${this.accessToken}`) {
-        return refuse(401, { message: 'Invalid OAuth access token - Cannot parse access token', code: 190 });
-      }
-      const path = /^\/(v\d+\.\d+)\/([^/?]+)\/messages$/.exec(request.url ?? '');
-      if (request.method !== 'POST' || !path) return refuse(400, { message: 'Unknown path components', type: 'GraphMethodException', code: 2500 });
-      if (path[2] !== this.senderId) {
-        return refuse(400, {
-          message: `Unsupported post request. Object with ID '${path[2]}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
-          type: 'GraphMethodException',
-          code: 100,
-          error_subcode: 33,
-        });
-      }
-      if (!(request.headers['content-type'] ?? '').startsWith('application/json')) {
-        return refuse(400, { message: '(#100) The request body must be JSON', code: 100 });
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return refuse(400, { message: '(#100) Unable to parse the request body as JSON', code: 100 });
-      }
-      const message = isObject(body) ? readMessage(this.product, body) : '(#100) The request body must be a JSON object';
-      if (typeof message === 'string') return refuse(400, { message, code: 100 });
-
-      const next = this.script.shift() ?? { status: 200 };
-      this.calls.push({ version: path[1]!, to: message.to, text: message.text, body: body as Json, answered: next.status });
-      if (next.status !== 200) {
-        return refuse(next.status, next.error ?? { message: 'An unexpected error has occurred. Please retry your request later.', code: 2 }, next.retryAfterS ? { 'retry-after': String(next.retryAfterS) } : {});
-      }
-      if (this.product === 'whatsapp') {
-        const wamid = `wamid.${randomBytes(24).toString('base64url')}`;
-        return reply(200, { messaging_product: 'whatsapp', contacts: [{ input: message.to, wa_id: message.to }], messages: [{ id: wamid }] });
-      }
-      return reply(200, { recipient_id: message.to, message_id: `m_${randomBytes(24).toString('base64url')}` });
-    });
+    const next = this.script.shift() ?? { status: 200 };
+    this.calls.push({ version: path[1]!, to: message.to, text: message.text, body: body as Json, answered: next.status });
+    if (next.status !== 200) {
+      return refuse(next.status, next.error ?? { message: 'An unexpected error has occurred. Please retry your request later.', code: 2 }, retryAfterHeader(next.retryAfterS));
+    }
+    if (this.product === 'whatsapp') {
+      const wamid = `wamid.${randomBytes(24).toString('base64url')}`;
+      return reply(200, { messaging_product: 'whatsapp', contacts: [{ input: message.to, wa_id: message.to }], messages: [{ id: wamid }] });
+    }
+    return reply(200, { recipient_id: message.to, message_id: `m_${randomBytes(24).toString('base64url')}` });
   }
 }

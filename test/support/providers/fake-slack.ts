@@ -3,7 +3,7 @@
  * bot token, a JSON body with channel and text) and answers like Slack: HTTP 200 with `{ok:false,
  * error}` for refusals, 429 with Retry-After when rate limited, scripted 5xx for outages.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FakeHttpProvider, parseJson, retryAfterHeader, type ProviderRequest, type Reply } from './fake-http-provider';
 
 export interface SlackCall {
   channel: string;
@@ -22,69 +22,44 @@ export interface SlackScriptedAnswer {
   retryAfterS?: number;
 }
 
-export class FakeSlack {
+/** Scripted answers: when empty, ok with a new ts. */
+export class FakeSlack extends FakeHttpProvider<SlackScriptedAnswer> {
   readonly calls: SlackCall[] = [];
-  /** Answers to give, in order; when empty, ok with a new ts. */
-  readonly script: SlackScriptedAnswer[] = [];
-  private readonly server: Server;
   private sequence = 0;
 
   private constructor(private readonly botToken: string) {
-    this.server = createServer((request, response) => this.handle(request, response));
+    super('application/json; charset=utf-8');
   }
 
-  static async start(botToken: string): Promise<FakeSlack> {
-    const fake = new FakeSlack(botToken);
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    return fake;
+  static start(botToken: string): Promise<FakeSlack> {
+    return new FakeSlack(botToken).listen();
   }
 
-  get url(): string {
-    const address = this.server.address();
-    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(request: IncomingMessage, response: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
-        response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-        response.end(JSON.stringify(body));
-      };
-      if (request.method !== 'POST' || request.url !== '/chat.postMessage') return reply(404, { ok: false, error: 'unknown_method' });
-      const authorization = request.headers.authorization;
-      if (!authorization) return reply(200, { ok: false, error: 'not_authed' });
-      if (authorization !== `Bearer ${this.botToken}`) return reply(200, { ok: false, error: 'invalid_auth' });
-      if (!(request.headers['content-type'] ?? '').startsWith('application/json')) return reply(200, { ok: false, error: 'invalid_form_data' });
-      let body: { channel?: unknown; text?: unknown; thread_ts?: unknown };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-      } catch {
-        return reply(200, { ok: false, error: 'invalid_json' });
-      }
-      if (typeof body.channel !== 'string' || body.channel === '') return reply(200, { ok: false, error: 'channel_not_found' });
-      if (typeof body.text !== 'string' || body.text === '') return reply(200, { ok: false, error: 'no_text' });
-      const next = this.script.shift() ?? {};
-      const status = next.status ?? 200;
-      this.calls.push({
-        channel: body.channel,
-        text: body.text,
-        threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : undefined,
-        answered: status,
-        error: next.error,
-        at: Date.now(),
-      });
-      const headers: Record<string, string> = next.retryAfterS !== undefined ? { 'retry-after': String(next.retryAfterS) } : {};
-      if (status !== 200) return reply(status, { ok: false, error: next.error ?? (status === 429 ? 'ratelimited' : 'internal_error') }, headers);
-      if (next.error) return reply(200, { ok: false, error: next.error }, headers);
-      this.sequence += 1;
-      const ts = `${Math.floor(Date.now() / 1000)}.${String(this.sequence).padStart(6, '0')}`;
-      return reply(200, { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}) } });
+  protected handle(request: ProviderRequest, reply: Reply): void {
+    if (request.method !== 'POST' || request.url !== '/chat.postMessage') return reply(404, { ok: false, error: 'unknown_method' });
+    const authorization = request.headers.authorization;
+    if (!authorization) return reply(200, { ok: false, error: 'not_authed' });
+    if (authorization !== `Bearer ${this.botToken}`) return reply(200, { ok: false, error: 'invalid_auth' });
+    if (!(request.headers['content-type'] ?? '').startsWith('application/json')) return reply(200, { ok: false, error: 'invalid_form_data' });
+    const body = parseJson(request.body) as { channel?: unknown; text?: unknown; thread_ts?: unknown } | undefined;
+    if (body === undefined) return reply(200, { ok: false, error: 'invalid_json' });
+    if (typeof body.channel !== 'string' || body.channel === '') return reply(200, { ok: false, error: 'channel_not_found' });
+    if (typeof body.text !== 'string' || body.text === '') return reply(200, { ok: false, error: 'no_text' });
+    const next = this.script.shift() ?? {};
+    const status = next.status ?? 200;
+    this.calls.push({
+      channel: body.channel,
+      text: body.text,
+      threadTs: typeof body.thread_ts === 'string' ? body.thread_ts : undefined,
+      answered: status,
+      error: next.error,
+      at: Date.now(),
     });
+    const headers = retryAfterHeader(next.retryAfterS);
+    if (status !== 200) return reply(status, { ok: false, error: next.error ?? (status === 429 ? 'ratelimited' : 'internal_error') }, headers);
+    if (next.error) return reply(200, { ok: false, error: next.error }, headers);
+    this.sequence += 1;
+    const ts = `${Math.floor(Date.now() / 1000)}.${String(this.sequence).padStart(6, '0')}`;
+    return reply(200, { ok: true, channel: body.channel, ts, message: { type: 'message', text: body.text, ts, ...(body.thread_ts ? { thread_ts: body.thread_ts } : {}) } });
   }
 }

@@ -4,7 +4,7 @@
  * statuses in Telegram's `{ok, description, parameters}` shape, so tests see retries, retry_after
  * and refusals as the adapter would.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { FakeHttpProvider, parseJson, type ProviderRequest, type Reply } from './fake-http-provider';
 
 export interface TelegramCall {
   chatId: string;
@@ -21,66 +21,41 @@ export interface TelegramScriptedAnswer {
   retryAfterS?: number;
 }
 
-export class FakeTelegram {
+/** Scripted answers: when empty, 200 with a new message id. */
+export class FakeTelegram extends FakeHttpProvider<TelegramScriptedAnswer> {
   readonly calls: TelegramCall[] = [];
-  /** Answers to give, in order; when empty, 200 with a new message id. */
-  readonly script: TelegramScriptedAnswer[] = [];
-  private readonly server: Server;
   private nextMessageId = 1;
 
   private constructor(private readonly botToken: string) {
-    this.server = createServer((request, response) => this.handle(request, response));
+    super();
   }
 
-  static async start(botToken: string): Promise<FakeTelegram> {
-    const fake = new FakeTelegram(botToken);
-    await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
-    return fake;
+  static start(botToken: string): Promise<FakeTelegram> {
+    return new FakeTelegram(botToken).listen();
   }
 
-  get url(): string {
-    const address = this.server.address();
-    return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  }
-
-  async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private handle(request: IncomingMessage, response: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const reply = (status: number, body: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(body));
-      };
-      const refuse = (status: number, description: string, parameters?: unknown) =>
-        reply(status, { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) });
-      const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(request.url ?? '');
-      if (!match || match[1] !== this.botToken) return refuse(401, 'Unauthorized');
-      if (request.method !== 'POST' || match[2] !== 'sendMessage') return refuse(404, 'Not Found');
-      if (!(request.headers['content-type'] ?? '').startsWith('application/json')) return refuse(400, 'Bad Request: chat_id is empty');
-      let body: { chat_id?: unknown; text?: unknown };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
-      } catch {
-        return refuse(400, "Bad Request: can't parse JSON");
-      }
-      if (body.chat_id === undefined || body.chat_id === '') return refuse(400, 'Bad Request: chat_id is empty');
-      if (typeof body.text !== 'string' || body.text === '') return refuse(400, 'Bad Request: message text is empty');
-      const next = this.script.shift() ?? { status: 200 };
-      const chatId = String(body.chat_id);
-      this.calls.push({ chatId, text: body.text, answered: next.status, at: Date.now() });
-      if (next.status === 200) {
-        const chat = /^-?\d+$/.test(chatId) ? Number(chatId) : chatId;
-        return reply(200, { ok: true, result: { message_id: this.nextMessageId++, chat: { id: chat }, date: Math.floor(Date.now() / 1000), text: body.text } });
-      }
-      return refuse(
-        next.status,
-        next.description ?? (next.status === 429 ? `Too Many Requests: retry after ${next.retryAfterS ?? 1}` : 'Internal Server Error'),
-        next.retryAfterS !== undefined ? { retry_after: next.retryAfterS } : undefined,
-      );
-    });
+  protected handle(request: ProviderRequest, reply: Reply): void {
+    const refuse = (status: number, description: string, parameters?: unknown) =>
+      reply(status, { ok: false, error_code: status, description, ...(parameters ? { parameters } : {}) });
+    const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(request.url ?? '');
+    if (!match || match[1] !== this.botToken) return refuse(401, 'Unauthorized');
+    if (request.method !== 'POST' || match[2] !== 'sendMessage') return refuse(404, 'Not Found');
+    if (!(request.headers['content-type'] ?? '').startsWith('application/json')) return refuse(400, 'Bad Request: chat_id is empty');
+    const body = parseJson(request.body) as { chat_id?: unknown; text?: unknown } | undefined;
+    if (body === undefined) return refuse(400, "Bad Request: can't parse JSON");
+    if (body.chat_id === undefined || body.chat_id === '') return refuse(400, 'Bad Request: chat_id is empty');
+    if (typeof body.text !== 'string' || body.text === '') return refuse(400, 'Bad Request: message text is empty');
+    const next = this.script.shift() ?? { status: 200 };
+    const chatId = String(body.chat_id);
+    this.calls.push({ chatId, text: body.text, answered: next.status, at: Date.now() });
+    if (next.status === 200) {
+      const chat = /^-?\d+$/.test(chatId) ? Number(chatId) : chatId;
+      return reply(200, { ok: true, result: { message_id: this.nextMessageId++, chat: { id: chat }, date: Math.floor(Date.now() / 1000), text: body.text } });
+    }
+    return refuse(
+      next.status,
+      next.description ?? (next.status === 429 ? `Too Many Requests: retry after ${next.retryAfterS ?? 1}` : 'Internal Server Error'),
+      next.retryAfterS !== undefined ? { retry_after: next.retryAfterS } : undefined,
+    );
   }
 }
