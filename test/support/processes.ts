@@ -9,15 +9,30 @@ import { waitFor } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports are handed out from a range of this jest worker's own, each at most once per run: a port the
+ * OS picks at random can be picked again by another worker before the first service binds it, and
+ * that test then talks to someone else's service.
+ */
+const PORTS_PER_WORKER = 700;
+const workerBase = 20_000 + Number(process.env.JEST_WORKER_ID ?? '0') * PORTS_PER_WORKER;
+let nextOffset = 0;
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  while (nextOffset < PORTS_PER_WORKER) {
+    const port = workerBase + nextOffset;
+    nextOffset += 1;
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port left in ${workerBase}–${workerBase + PORTS_PER_WORKER - 1}`);
 }
 
 export class ServiceProcess {
@@ -64,6 +79,9 @@ export class ServiceProcess {
     await waitFor(
       async () => {
         if (this.child.exitCode !== null) throw new Error(`${this.name} exited: ${this.output.join('').slice(-2000)}`);
+        // A 200 alone could come from another process on the port: the answer must be this child's.
+        const live = (await (await fetch(this.url('/health/live'))).json()) as { pid?: number };
+        if (live.pid !== this.child.pid) return false;
         const response = await fetch(this.url('/health/ready'));
         return response.status === 200;
       },

@@ -35,9 +35,10 @@ class HealthController {
     @Inject(HEALTH_DEPENDENCIES) private readonly dependencies: DependencyHealth[],
   ) {}
 
+  /** The pid tells a caller which process answered (tests that start services check they reached theirs). */
   @Get('live')
   live() {
-    return { status: 'ok' };
+    return { status: 'ok', pid: process.pid };
   }
 
   @Get('ready')
