@@ -75,10 +75,14 @@ export class AdapterModule {
       providers: [
         {
           provide: ADAPTER,
-          inject: [Publisher],
-          useFactory: (publisher: Publisher): AdapterInstance => {
+          inject: [Publisher, AmqpConnection],
+          useFactory: (publisher: Publisher, connection: AmqpConnection): AdapterInstance => {
             const inbound = new InboundPublisher(publisher, definition.channel, env.TENANT_ID);
-            const runtime = definition.create({ env: env as Parameters<typeof definition.create>[0]['env'], ingest: (outcome) => inbound.publish(outcome).then(() => undefined) });
+            const runtime = definition.create({
+              env: env as Parameters<typeof definition.create>[0]['env'],
+              ingest: (outcome) => inbound.publish(outcome).then(() => undefined),
+              broker: { connection, publisher },
+            });
             return { channel: definition.channel, env, runtime, inbound };
           },
         },

@@ -7,6 +7,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { z } from 'zod';
 import type { Channel, DeliveryStatus, InboundEnvelopeInput } from '@app/contracts';
+import type { AmqpConnection, Publisher } from '@app/messaging';
 import type { AdapterEnv } from './adapter.config';
 
 export interface WebhookRequest {
@@ -111,6 +112,11 @@ export interface AdapterContext<Env> {
   env: Env & AdapterEnv;
   /** Publishes a customer message as a webhook would (for non-HTTP inbound such as SMTP); resolves once confirmed. */
   ingest(outcome: Omit<WebhookOutcome, 'response'>): Promise<void>;
+  /**
+   * The process's one broker connection (its setups re-run after every reconnect, and readiness
+   * follows it) and its confirmed publisher, for adapters that consume or publish more than the kit does.
+   */
+  broker: { connection: AmqpConnection; publisher: Publisher };
 }
 
 export interface ChannelAdapter<Schema extends z.ZodObject = z.ZodObject> {

@@ -1,5 +1,5 @@
 /**
- * The voice adapter's own broker connection, beside the kit's: it publishes `conversation.end`
+ * The voice adapter's broker work, on the process's connection: it publishes `conversation.end`
  * commands with confirms, and consumes the router's `conversation.assigned` / `conversation.downgraded`
  * events from a durable queue of its own (one per tenant), so an assignment made while the adapter
  * restarts still reaches the caller, and replicas share the work. A message is acked only after its
@@ -9,51 +9,35 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { conversationEventSchema, EXCHANGES, routingKeys, type CommandOf, type ConversationEvent } from '@app/contracts';
-import { AmqpConnection, declareTopology, Publisher } from '@app/messaging';
+import { declareTopology, type AmqpConnection, type Publisher } from '@app/messaging';
 
 export interface CallBrokerOptions {
-  url: string;
-  heartbeatSeconds: number;
   prefetch: number;
   tenantId: string;
-  connectTimeoutMs: number;
 }
 
 const REQUEUE_DELAY_MS = 1_000;
 
 export class CallBroker {
   readonly queue: string;
-  private readonly connection: AmqpConnection;
-  private readonly publisher: Publisher;
 
   constructor(
+    private readonly broker: { connection: AmqpConnection; publisher: Publisher },
     private readonly options: CallBrokerOptions,
     private readonly handle: (event: ConversationEvent) => Promise<void>,
     private readonly logger: LoggerService,
   ) {
     this.queue = `adapter.voice.${options.tenantId}.calls`;
-    this.connection = new AmqpConnection(
-      { url: options.url, heartbeatSeconds: options.heartbeatSeconds, connectionName: 'voice-adapter-calls' },
-      logger,
-    );
-    this.publisher = new Publisher(this.connection, { confirmTimeoutMs: 10_000 }, logger);
   }
 
-  /** Resolves once the queue is bound, so no assignment made after boot is missed. */
+  /** On the process's connection: the queue is declared and consumed again after every reconnect. */
   async start(): Promise<void> {
-    await this.connection.register((model) => this.consume(model));
-    await this.publisher.init();
-    this.connection.start();
-    await this.connection.waitUntilConnected(this.options.connectTimeoutMs);
-  }
-
-  async stop(): Promise<void> {
-    await this.connection.close();
+    await this.broker.connection.register((model) => this.consume(model));
   }
 
   /** Resolves when the broker confirmed the command. */
   async publishEnd(command: CommandOf<'conversation.end'>): Promise<void> {
-    await this.publisher.publish(EXCHANGES.commands, routingKeys.command(command.type), command, {
+    await this.broker.publisher.publish(EXCHANGES.commands, routingKeys.command(command.type), command, {
       messageId: command.commandId,
       correlationId: command.correlationId ?? command.commandId,
     });

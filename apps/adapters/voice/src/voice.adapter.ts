@@ -65,7 +65,7 @@ const END_REASON: Record<string, CallEndReason | undefined> = {
 export const voiceAdapter = defineAdapter({
   channel: 'voice',
   env,
-  create({ env: config }) {
+  create({ env: config, broker }) {
     const logger = new Logger('VoiceAdapter');
     const base = config.PUBLIC_BASE_URL.replace(/\/$/, '');
     const waitUrl = `${base}/twilio/voice/wait`;
@@ -88,12 +88,8 @@ export const voiceAdapter = defineAdapter({
       { dial: config.VOICE_AGENT_DIAL, voicemailPrompt: config.VOICE_VOICEMAIL_PROMPT, voicemailActionUrl: voicemailUrl, voicemailMaxS: config.VOICE_VOICEMAIL_MAX_S },
       logger,
     );
-    const broker = new CallBroker(
-      { url: config.AMQP_URL, heartbeatSeconds: config.AMQP_HEARTBEAT_S, prefetch: 16, tenantId: config.TENANT_ID, connectTimeoutMs: 30_000 },
-      (event) => connector.handle(event),
-      logger,
-    );
-    const ender = new CallEnder(store, broker, config.TENANT_ID);
+    const callEvents = new CallBroker(broker, { prefetch: 16, tenantId: config.TENANT_ID }, (event) => connector.handle(event), logger);
+    const ender = new CallEnder(store, callEvents, config.TENANT_ID);
 
     const verified = (request: WebhookRequest): URLSearchParams => {
       const params = verifiedTwilioParams(request, { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN });
@@ -206,9 +202,8 @@ export const voiceAdapter = defineAdapter({
       async send() {
         throw new PermanentSendFailure('a phone call cannot carry text: answer a voicemail by calling back or on another channel');
       },
-      start: () => broker.start(),
+      start: () => callEvents.start(),
       async stop() {
-        await broker.stop();
         await pool.end();
       },
     };

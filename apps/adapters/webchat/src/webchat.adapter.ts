@@ -45,7 +45,7 @@ const env = z.object({
 export const webchatAdapter = defineAdapter({
   channel: 'webchat',
   env,
-  create({ env: config, ingest }) {
+  create({ env: config, ingest, broker }) {
     // The kit merges only the schema's shape into its own, so this cross-field rule is checked here.
     if (Boolean(config.SMTP_OUT_URL) !== Boolean(config.EMAIL_FROM)) throw new Error('set both SMTP_OUT_URL and EMAIL_FROM, or neither');
     const assets = readWidgetAssets();
@@ -83,7 +83,7 @@ export const webchatAdapter = defineAdapter({
           ingest,
           publishTyping: (signal) => feed.publishTyping(signal),
         });
-        const feed = new LiveFeed(config.AMQP_URL, liveRelay(config.TENANT_ID, store, sockets));
+        const feed = new LiveFeed(broker, liveRelay(config.TENANT_ID, store, sockets));
         allowCrossOriginTokenRequests(httpServer, origins, VISITORS_PATH);
         sockets.attach(httpServer);
         await feed.start();

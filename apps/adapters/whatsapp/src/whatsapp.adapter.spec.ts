@@ -6,6 +6,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { adapterEnvSchema, PermanentSendFailure, TemporarySendFailure, WebhookRejected, type AdapterRuntime, type OutboundItem } from '@app/channel-kit';
+import type { AmqpConnection, Publisher } from '@app/messaging';
 import { FakeMeta, freePort } from '@app/testing';
 import { whatsappAdapter } from './whatsapp.adapter';
 
@@ -22,7 +23,9 @@ function runtime(graphUrl: string): AdapterRuntime {
     GRAPH_API_BASE_URL: graphUrl,
     SEND_TIMEOUT_MS: '1000',
   });
-  return whatsappAdapter.create({ env, ingest: async () => undefined });
+  // Sending touches neither the broker nor ingest: the spec runs without them.
+  const broker = { connection: {} as AmqpConnection, publisher: {} as Publisher };
+  return whatsappAdapter.create({ env, ingest: async () => undefined, broker });
 }
 
 const item: OutboundItem = { kind: 'reply', id: '6f1c1c52-64f4-4c2e-9d67-0e6f0f7a1b11', tenantId: 'default', conversationId: '0b9c0f0e-3c0a-4f5e-8a59-2b1d4b7d2d11', to: { address: '15551234567' }, text: 'hello' };
