@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { DataSource } from 'typeorm';
-import { AGENT_ID_PATTERN } from '@app/contracts';
+import { AGENT_ID_PATTERN, QUEUE_ID_PATTERN } from '@app/contracts';
 import { businessHoursSchema } from '../../apps/router/src/policy/business-hours.policy';
 
 export const seedFileSchema = z
@@ -31,7 +31,7 @@ export const seedFileSchema = z
       .array(
         z
           .object({
-            id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+            id: z.string().regex(QUEUE_ID_PATTERN),
             tenantId: z.string().default('default'),
             name: z.string().min(1),
             channels: z.array(z.string()).default([]),

@@ -65,6 +65,8 @@ export type ConversationEventName = (typeof CONVERSATION_EVENTS)[number];
 
 /** Agent ids travel inside routing keys, so they may not contain the topic separator or wildcards. */
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Queue ids (per tenant), as the queues table's check constraint allows them. */
+export const QUEUE_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export const routingKeys = {
   inbound: (channel: Channel) => `inbound.${channel}`,

@@ -25,9 +25,8 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import { AGENT_ID_PATTERN, businessHoursSchema, CHANNELS, type BusinessHours, type Channel } from '@app/contracts';
+import { AGENT_ID_PATTERN, businessHoursSchema, QUEUE_ID_PATTERN, CHANNELS, type BusinessHours, type Channel } from '@app/contracts';
 
-const QUEUE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Postgres `integer`: a larger number would fail in the database instead of here. */
 const INT_MAX = 2_147_483_647;
 
@@ -45,8 +44,8 @@ class BusinessHoursConstraint implements ValidatorConstraintInterface {
 }
 
 export class QueueParams {
-  @ApiProperty({ pattern: QUEUE_ID.source })
-  @Matches(QUEUE_ID, { message: 'queue id must be 1–64 letters, digits, . _ or -' })
+  @ApiProperty({ pattern: QUEUE_ID_PATTERN.source })
+  @Matches(QUEUE_ID_PATTERN, { message: 'queue id must be 1–64 letters, digits, . _ or -' })
   id!: string;
 }
 
@@ -137,9 +136,9 @@ export class QueueDto {
   @Max(INT_MAX)
   maxWaitS?: number | null;
 
-  @ApiPropertyOptional({ pattern: QUEUE_ID.source, nullable: true, description: 'Where work past the max wait goes; another queue of this tenant' })
+  @ApiPropertyOptional({ pattern: QUEUE_ID_PATTERN.source, nullable: true, description: 'Where work past the max wait goes; another queue of this tenant' })
   @IsOptional()
-  @Matches(QUEUE_ID, { message: 'overflowQueueId must be 1–64 letters, digits, . _ or -' })
+  @Matches(QUEUE_ID_PATTERN, { message: 'overflowQueueId must be 1–64 letters, digits, . _ or -' })
   overflowQueueId?: string | null;
 
   @ApiPropertyOptional({ default: true })
@@ -227,7 +226,7 @@ export class AgentDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
-  @Matches(QUEUE_ID, { each: true, message: 'each queue id must be 1–64 letters, digits, . _ or -' })
+  @Matches(QUEUE_ID_PATTERN, { each: true, message: 'each queue id must be 1–64 letters, digits, . _ or -' })
   queueIds?: string[];
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 100, nullable: true, description: "null = its queues' cap, else the global default" })

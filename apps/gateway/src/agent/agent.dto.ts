@@ -17,9 +17,8 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { AGENT_ID_PATTERN, QUEUE_ID_PATTERN } from '@app/contracts';
 
-const AGENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const QUEUE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 const CLIENT_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class PresenceDto {
@@ -57,12 +56,12 @@ export class MessageDto {
 export class TransferDto {
   @ApiPropertyOptional({ description: 'Hand to this agent (must be online with room); or give queueId' })
   @IsOptional()
-  @Matches(AGENT_ID, { message: 'agentId must be 1–64 letters, digits, _ or -' })
+  @Matches(AGENT_ID_PATTERN, { message: 'agentId must be 1–64 letters, digits, _ or -' })
   agentId?: string;
 
   @ApiPropertyOptional({ description: 'Put back in this queue; or give agentId' })
   @IsOptional()
-  @Matches(QUEUE_ID, { message: 'queueId must be 1–64 letters, digits, . _ or -' })
+  @Matches(QUEUE_ID_PATTERN, { message: 'queueId must be 1–64 letters, digits, . _ or -' })
   queueId?: string;
 }
 

@@ -5,9 +5,8 @@
  */
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { AGENT_ID_PATTERN } from '@app/contracts';
+import { AGENT_ID_PATTERN, QUEUE_ID_PATTERN } from '@app/contracts';
 
-const QUEUE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export class AgentIdParams {
   @ApiProperty({ pattern: AGENT_ID_PATTERN.source })
@@ -37,6 +36,6 @@ export class QueuesDto {
   @ApiProperty({ type: [String], maxItems: 100, description: 'Replaces the queues the agent serves; held work stays with them' })
   @IsArray()
   @ArrayMaxSize(100)
-  @Matches(QUEUE_ID, { each: true, message: 'each queue id must be 1–64 letters, digits, . _ or -' })
+  @Matches(QUEUE_ID_PATTERN, { each: true, message: 'each queue id must be 1–64 letters, digits, . _ or -' })
   queueIds!: string[];
 }
