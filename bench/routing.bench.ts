@@ -8,7 +8,8 @@
  * one unit of capacity; the drain hands that agent the best waiting item. Every agent starts full
  * (8 of 8 async threads), so each close yields exactly one decision. The latency of a decision is the
  * whole close+drain transaction, pool checkout and commit included; decisions/s is decisions over the
- * wall time of the measured phase, with 4 transactions in flight on 4 different agents.
+ * wall time of the measured phase, with 4 transactions in flight on 4 different agents
+ * (`BENCH_CONCURRENCY=<n>` changes that, to see where throughput stops growing).
  *
  * Each size ends with invariant checks (decisions = drained assignments, no agent over its cap,
  * counters = live assignment rows, queue order kept); a broken invariant fails the run instead of
@@ -60,7 +61,11 @@ interface SizeSpec {
 const TENANT = 'bench';
 const QUEUE = 'chat';
 const ASYNC_CAP = 8;
-const CONCURRENCY = 4;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 4);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 64) {
+  process.stderr.write(`bench: BENCH_CONCURRENCY must be an integer from 1 to 64, got ${process.env.BENCH_CONCURRENCY}\n`);
+  process.exit(2);
+}
 const SEED = 0x5eed_2026;
 const RSS_SAMPLE_MS = 20;
 
