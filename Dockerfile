@@ -41,7 +41,8 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 FROM ${NODE_IMAGE} AS runtime
 ARG APP=router
 ENV NODE_ENV=production \
-    APP=${APP}
+    APP=${APP} \
+    NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 # Files stay owned by root and read-only for the "node" user (works with a
 # read-only root filesystem; only /tmp needs to be writable).

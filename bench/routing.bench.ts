@@ -20,11 +20,10 @@
  * every statement of one extra close+drain transaction at each size (each explained statement runs
  * inside a savepoint that is rolled back, then the statement runs for real).
  *
- * Memory: the bench runs itself again in a child process with `--max-semi-space-size=16` (unless a
- * semi-space size is already given), and the child does the work and is measured. Node 24's V8 grows
- * the young generation up to 2 × 64 MB on a host with this much memory, where Node 20 stopped at
- * 2 × 16 MB; that garbage alone would be most of the RSS figure. Run the router with the same flag
- * (NODE_OPTIONS) to get the same footprint in production.
+ * Memory: the bench runs itself again in a child process with the services' Node flags
+ * (`SERVICE_NODE_FLAGS`: `--max-semi-space-size=8`, unless a semi-space size is already given), and
+ * the child does the work and is measured — the footprint the router has under `npm start`, the
+ * benches and the container image, which all run with those flags.
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
@@ -35,7 +34,7 @@ import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { DataSource as DataSourceToken } from 'typeorm';
-import { DEFAULT_DATABASE_URL, loadConfig } from '@app/config';
+import { DEFAULT_DATABASE_URL, loadConfig, SERVICE_NODE_FLAGS } from '@app/config';
 import { createDataSource, inTransaction, runMigrationsLocked } from '@app/persistence';
 import { OutboxRelay } from '../apps/router/src/outbox/outbox.relay';
 import { writeOutbox, type OutboxEvent } from '../apps/router/src/outbox/outbox.writer';
@@ -749,14 +748,12 @@ function report(results: SizeResult[]): void {
   );
 }
 
-const YOUNG_GENERATION_FLAG = '--max-semi-space-size=16';
-
 /**
  * Runs this script again with the young generation capped, forwarding its exit code. A terminal's
  * Ctrl-C reaches the child directly (same process group); a SIGTERM sent to this process is passed on.
  */
 function rerunWithYoungGenerationCap(): void {
-  const child = spawn(process.execPath, [...process.execArgv, YOUNG_GENERATION_FLAG, ...process.argv.slice(1)], {
+  const child = spawn(process.execPath, [...process.execArgv, ...SERVICE_NODE_FLAGS, ...process.argv.slice(1)], {
     stdio: 'inherit',
   });
   process.on('SIGINT', () => undefined);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { ADAPTERS } from '@app/channel-kit';
-import { commonEnvSchema, envTypes, loadConfigOrExit } from '@app/config';
+import { commonEnvSchema, envTypes, loadConfigOrExit, SERVICE_NODE_FLAGS } from '@app/config';
 import { createDataSource, runMigrationsLocked } from '@app/persistence';
 import { checkBroker, ensureDatabase } from './lib/preflight';
 import { applySeed, readSeedFile } from './lib/seed';
@@ -75,7 +75,7 @@ async function prepare(config: z.output<typeof schema>): Promise<void> {
 }
 
 function run(service: Service, children: Set<ChildProcess>, onExit: (code: number | null) => void): void {
-  const child = spawn(process.execPath, [join(__dirname, '..', service.entry)], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(__dirname, '..', service.entry)], {
     env: { HTTP_PORT: String(service.port), ...service.env, ...process.env, MIGRATIONS_RUN: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

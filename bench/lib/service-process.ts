@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { SERVICE_NODE_FLAGS } from '@app/config';
 import { sleep } from './report';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -42,7 +43,7 @@ export class ServiceProcess {
 
   static async start(app: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<ServiceProcess> {
     const port = await freePort();
-    const child = spawn(process.execPath, [...nodeFlags, join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeFlags, join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
       env: { ...process.env, NODE_OPTIONS: '', HTTP_PORT: String(port), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

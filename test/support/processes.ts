@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { SERVICE_NODE_FLAGS } from '@app/config';
 import { waitFor } from './wait';
 
 const ROOT = join(__dirname, '..', '..');
@@ -53,7 +54,7 @@ export class ServiceProcess {
   static async start(app: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
     // A fixed HTTP_PORT lets a test restart a service where its clients expect it.
     const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort();
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
       env: { ...process.env, LOG_LEVEL: 'info', HTTP_PORT: String(port), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

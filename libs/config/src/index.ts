@@ -1,2 +1,3 @@
 export * from './config.loader';
 export * from './common-env.schema';
+export * from './node-flags.constant';
