@@ -51,6 +51,20 @@ interface ConversationRow {
 
 const OPEN_CONVERSATION_COLUMNS = 'id, status, mode, assigned_agent_id, customer_id';
 
+interface ResolvedIdentity {
+  id: string;
+  customerId: string;
+  /** The open conversation on the envelope's thread, locked; undefined when not looked up yet. */
+  open: ConversationRow | null | undefined;
+}
+
+/** The identity row and, prefixed `c_`, its open conversation's columns (all null when there is none). */
+type IdentityWithOpenConversation = { id: string; customer_id: string } & {
+  [K in keyof ConversationRow as `c_${K}`]: ConversationRow[K] | null;
+};
+
+const threadKeyOf = (envelope: InboundEnvelope) => envelope.provider.threadId ?? '';
+
 class DuplicateMessage extends Error {}
 
 @Injectable()
@@ -104,13 +118,8 @@ export class IngestMessageUseCase {
     envelope: InboundEnvelope,
     correlationId: string | undefined,
   ): Promise<IngestOutcome> {
-    const known = await rows(
-      runner,
-      `SELECT 1 FROM messages WHERE (tenant_id = $1 AND channel = $2 AND provider_message_id = $3) OR id = $4 LIMIT 1`,
-      [envelope.tenantId, envelope.channel, envelope.provider.messageId, envelope.messageId],
-    );
-    if (known.length > 0) throw new DuplicateMessage();
-
+    // No separate duplicate check: a redelivered provider message (or envelope id) conflicts on the
+    // message insert below, which rolls the whole transaction back, whatever it changed before.
     const identity = await this.resolveIdentity(runner, envelope);
     let mode = envelope.mode ?? DEFAULT_CHANNEL_MODE[envelope.channel];
     const score = this.priority.score({
@@ -121,19 +130,17 @@ export class IngestMessageUseCase {
     const { conversation, opened } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
 
     // The conversation row is locked by now: the sequence number and the message are stored together.
-    const [counted] = await rows<{ message_seq: string }>(
-      runner,
-      `UPDATE conversations SET message_seq = message_seq + 1, last_message_at = now(), priority = GREATEST(priority, $2),
-              updated_at = now()
-        WHERE id = $1 RETURNING message_seq`,
-      [conversation.id, score.priority],
-    );
     const inserted = await rows(
       runner,
-      `INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id,
+      `WITH counted AS (
+         UPDATE conversations SET message_seq = message_seq + 1, last_message_at = now(), priority = GREATEST(priority, $10),
+                updated_at = now()
+          WHERE id = $3 RETURNING message_seq)
+       INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id,
                              provider_thread_id, body, attachments, attributes, priority, provider_timestamp,
                              received_at, correlation_id, seq)
-       VALUES ($1, $2, $3, $4, 'inbound', 'customer', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       SELECT $1, $2, $3, $4, 'inbound', 'customer', $5, $6, $7, $8, $9, $10, $11, $12, $13, counted.message_seq
+         FROM counted
        ON CONFLICT DO NOTHING RETURNING id`,
       [
         envelope.messageId,
@@ -149,10 +156,9 @@ export class IngestMessageUseCase {
         envelope.providerTimestamp ?? null,
         envelope.receivedAt,
         correlationId ?? null,
-        counted!.message_seq,
       ],
     );
-    // A concurrent delivery of the same provider message won the race: roll everything back.
+    // Stored before (a redelivery), or a concurrent delivery of the same provider message won the race.
     if (inserted.length === 0) throw new DuplicateMessage();
 
     const events: OutboxEvent[] = [];
@@ -239,15 +245,36 @@ export class IngestMessageUseCase {
     };
   }
 
-  private async resolveIdentity(runner: QueryRunner, envelope: InboundEnvelope): Promise<{ id: string; customerId: string }> {
-    const lookup = () =>
-      rows<{ id: string; customer_id: string }>(
-        runner,
-        `SELECT id, customer_id FROM channel_identities WHERE tenant_id = $1 AND channel = $2 AND address = $3`,
-        [envelope.tenantId, envelope.channel, envelope.customer.address],
-      );
-    const existing = (await lookup())[0];
-    if (existing) return { id: existing.id, customerId: existing.customer_id };
+  /**
+   * The customer's identity on this channel, and — in the same statement — the open conversation on
+   * the envelope's thread, locked (`open` is undefined when the identity was only just created, so
+   * the conversation is looked up on its own).
+   */
+  private async resolveIdentity(runner: QueryRunner, envelope: InboundEnvelope): Promise<ResolvedIdentity> {
+    const [existing] = await rows<IdentityWithOpenConversation>(
+      runner,
+      `SELECT i.id, i.customer_id, c.id AS c_id, c.status AS c_status, c.mode AS c_mode,
+              c.assigned_agent_id AS c_assigned_agent_id, c.customer_id AS c_customer_id
+         FROM channel_identities i
+         LEFT JOIN LATERAL (
+           SELECT ${OPEN_CONVERSATION_COLUMNS} FROM conversations
+            WHERE identity_id = i.id AND thread_key = $4 AND status <> 'closed' FOR UPDATE) c ON true
+        WHERE i.tenant_id = $1 AND i.channel = $2 AND i.address = $3`,
+      [envelope.tenantId, envelope.channel, envelope.customer.address, threadKeyOf(envelope)],
+    );
+    if (existing) {
+      const open =
+        existing.c_id === null
+          ? null
+          : {
+              id: existing.c_id,
+              status: existing.c_status!,
+              mode: existing.c_mode!,
+              assigned_agent_id: existing.c_assigned_agent_id,
+              customer_id: existing.c_customer_id!,
+            };
+      return { id: existing.id, customerId: existing.customer_id, open };
+    }
 
     const customerId = await this.resolveCustomer(runner, envelope);
     const created = await rows<{ id: string }>(
@@ -257,14 +284,18 @@ export class IngestMessageUseCase {
        ON CONFLICT (tenant_id, channel, address) DO NOTHING RETURNING id`,
       [randomUUID(), envelope.tenantId, customerId, envelope.channel, envelope.customer.address, envelope.customer.displayName ?? null],
     );
-    if (created[0]) return { id: created[0].id, customerId };
+    if (created[0]) return { id: created[0].id, customerId, open: null };
     // Another delivery created the identity first; use theirs.
-    const winner = (await lookup())[0];
+    const [winner] = await rows<{ id: string; customer_id: string }>(
+      runner,
+      `SELECT id, customer_id FROM channel_identities WHERE tenant_id = $1 AND channel = $2 AND address = $3`,
+      [envelope.tenantId, envelope.channel, envelope.customer.address],
+    );
     if (!winner) throw new Error('channel identity vanished during resolution');
     if (!envelope.customer.customerId) {
       await runner.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
     }
-    return { id: winner.id, customerId: winner.customer_id };
+    return { id: winner.id, customerId: winner.customer_id, open: undefined };
   }
 
   private async resolveCustomer(runner: QueryRunner, envelope: InboundEnvelope): Promise<string> {
@@ -291,11 +322,11 @@ export class IngestMessageUseCase {
   private async resolveConversation(
     runner: QueryRunner,
     envelope: InboundEnvelope,
-    identity: { id: string; customerId: string },
+    identity: ResolvedIdentity,
     mode: Mode,
     priority: number,
   ): Promise<{ conversation: ConversationRow; opened: 'new' | 'reopened' | 'continued' }> {
-    const threadKey = envelope.provider.threadId ?? '';
+    const threadKey = threadKeyOf(envelope);
     const lookup = async () =>
       (
         await rows<ConversationRow>(
@@ -305,7 +336,7 @@ export class IngestMessageUseCase {
           [identity.id, threadKey],
         )
       )[0];
-    const open = await lookup();
+    const open = identity.open === undefined ? await lookup() : identity.open;
     if (open) return { conversation: open, opened: 'continued' };
 
     const queue = await this.queues.resolve(runner, envelope.tenantId, envelope.channel, envelope.attributes.queue);
