@@ -5,8 +5,9 @@
  * number or follows up from a number whose first message has already reached an agent (a follow-up on
  * a thread still being routed would be stored but, by design, not announced to anyone yet).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
+import { twilioSignature } from '@app/channel-kit';
 
 export interface TwilioAccount {
   accountSid: string;
@@ -23,14 +24,6 @@ export function newTwilioAccount(publicBaseUrl: string): TwilioAccount {
     to: '+15005550006',
     publicUrl: `${publicBaseUrl.replace(/\/$/, '')}/twilio/sms`,
   };
-}
-
-export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
-  const data = Object.keys(params)
-    .sort()
-    .map((key) => key + params[key])
-    .join('');
-  return createHmac('sha1', authToken).update(url + data).digest('base64');
 }
 
 export interface OutgoingSms {
@@ -122,7 +115,7 @@ export class WebhookClient {
       ApiVersion: '2010-04-01',
     };
     const body = Buffer.from(new URLSearchParams(params).toString());
-    const signature = twilioSignature(this.account.authToken, this.account.publicUrl, params);
+    const signature = twilioSignature(this.account.authToken, this.account.publicUrl, new URLSearchParams(params));
     return new Promise((resolve) => {
       const req = request(
         {

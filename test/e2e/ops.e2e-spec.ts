@@ -19,7 +19,7 @@
  * Sizes are small for `npm test`: K2_ENVELOPES, K2_AGENTS, K2_WEBHOOKS, K3_DOWN_MS and
  * K2_SHUTDOWN_DELAY_MS / K2_SHUTDOWN_TIMEOUT_MS scale them.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { EXCHANGES } from '@app/contracts';
 import {
   AgentDriver,
@@ -34,6 +34,7 @@ import {
   ServiceProcess,
   StoppableProxy,
   TestBroker,
+  twilioSignature,
   waitFor,
 } from '@app/testing';
 
@@ -48,21 +49,12 @@ const ACCOUNT = `AC${randomBytes(16).toString('hex')}`;
 const TOKEN = randomBytes(16).toString('hex');
 const PUBLIC_BASE = 'https://hooks.example.com/sms-gw';
 
-/** Twilio's request signature, from its documentation. */
-function twilioSignature(url: string, params: Record<string, string>): string {
-  const data = Object.keys(params)
-    .sort()
-    .map((key) => key + params[key])
-    .join('');
-  return createHmac('sha1', TOKEN).update(url + data).digest('base64');
-}
-
 function smsWebhook(port: number, params: Record<string, string>): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}/twilio/sms`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilioSignature(`${PUBLIC_BASE}/twilio/sms`, params),
+      'x-twilio-signature': twilioSignature(`${PUBLIC_BASE}/twilio/sms`, params, TOKEN),
     },
     body: new URLSearchParams(params).toString(),
     signal: AbortSignal.timeout(15_000),

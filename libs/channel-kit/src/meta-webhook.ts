@@ -48,12 +48,17 @@ function checkSubscription(request: WebhookRequest, verifyToken: string): Webhoo
   return { response: { status: 200, contentType: 'text/plain', body: challenge } };
 }
 
+/** The X-Hub-Signature-256 header Meta sends with a notification: `sha256=` + HMAC-SHA256 of the raw body. */
+export function metaSignature(appSecret: string, rawBody: Buffer | string): string {
+  return `sha256=${hmac('sha256', appSecret, rawBody, 'hex')}`;
+}
+
 function verifySignature(request: WebhookRequest, appSecret: string): void {
   const header = request.headers['x-hub-signature-256'];
   if (!header) throw new WebhookRejected(401, 'missing_signature', 'the X-Hub-Signature-256 header is missing');
   const digest = SIGNATURE.exec(header)?.[1];
   if (!digest) throw new WebhookRejected(403, 'malformed_signature', 'the X-Hub-Signature-256 header must be sha256=<64 hex digits>');
-  if (!safeEqual(hmac('sha256', appSecret, request.rawBody, 'hex'), digest.toLowerCase())) {
+  if (!safeEqual(metaSignature(appSecret, request.rawBody), `sha256=${digest.toLowerCase()}`)) {
     throw new WebhookRejected(403, 'bad_signature', 'the X-Hub-Signature-256 does not match this request body');
   }
 }
