@@ -13,6 +13,7 @@ import { SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { loadConfigOrExit } from '@app/config';
 import { installGracefulShutdown } from '@app/observability';
+import { DESK_PATH, deskAssets } from './desk/desk-assets.middleware';
 import { gatewayEnvSchema } from './gateway.config';
 import { GatewayModule } from './gateway.module';
 import { configureHttp } from './http/configure-http';
@@ -20,13 +21,16 @@ import { buildOpenApi } from './openapi';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(gatewayEnvSchema, 'agent-gateway');
-  const { version: packageVersion } = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', '..', 'package.json'), 'utf8')) as {
+  // Compiled to dist/apps/gateway/src/main.js: four levels up is the package root.
+  const packageRoot = join(__dirname, '..', '..', '..', '..');
+  const { version: packageVersion } = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
     version: string;
   };
   const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.flushLogs();
   configureHttp(app, config.BODY_LIMIT);
+  app.use(DESK_PATH, deskAssets(join(packageRoot, 'dist', 'desk')));
   SwaggerModule.setup('docs', app, () => buildOpenApi(app, packageVersion), { jsonDocumentUrl: 'docs/openapi.json' });
   const logger = new NestLogger('AgentGateway');
   installGracefulShutdown(app, logger, { delayMs: config.SHUTDOWN_DELAY_MS, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });

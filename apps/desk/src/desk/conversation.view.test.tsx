@@ -1,0 +1,132 @@
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { useState } from 'react';
+import { describe, expect, it, vi } from 'vitest';
+import { conversationDetail, message, uuid, workItem } from '../testing/fixtures';
+import { Conversation, type Draft } from './conversation.view';
+import type { Thread } from './desk.reducer';
+
+function actions() {
+  return {
+    reply: vi.fn(async () => true),
+    note: vi.fn(async () => true),
+    transfer: vi.fn(async () => true),
+    close: vi.fn(async () => true),
+    release: vi.fn(async () => true),
+    escalate: vi.fn(async () => true),
+    typing: vi.fn(),
+    loadOlder: vi.fn(async () => undefined),
+    select: vi.fn(),
+  };
+}
+
+function setup({ ended, mode = 'async' as const }: { ended?: string; mode?: 'sync' | 'async' } = {}) {
+  const id = uuid();
+  const earlier = uuid();
+  const item = workItem({ conversationId: id, mode, channel: mode === 'sync' ? 'webchat' : 'sms' });
+  const detail = conversationDetail({
+    id,
+    mode,
+    channel: item.channel,
+    otherConversations: [{ id: earlier, channel: 'email', mode: 'async', status: 'closed', createdAt: '2029-12-01T10:00:00Z', closedAt: null, lastMessageAt: '2029-12-01T10:00:00Z' }],
+  });
+  const reply = message({ conversationId: id, direction: 'outbound', sender: 'agent', authorAgentId: 'a1', deliveryStatus: 'sent' });
+  const thread: Thread = {
+    conversationId: id,
+    detail,
+    messages: [
+      message({ conversationId: earlier, channel: 'email', text: 'old email' }),
+      message({ conversationId: id, text: 'hello' }),
+      reply,
+      message({ conversationId: id, direction: 'internal', sender: 'agent', authorAgentId: 'a2', text: 'vip' }),
+    ],
+    nextCursor: 'more',
+    loading: false,
+    stale: false,
+  };
+  const calls = actions();
+  function Harness() {
+    const [draft, setDraft] = useState<Draft>({ reply: '', note: '' });
+    return (
+      <Conversation
+        conversationId={id}
+        thread={thread}
+        item={item}
+        endedReason={ended}
+        deliveries={{ [reply.id]: { status: 'read' } }}
+        customerTyping
+        agentId="a1"
+        queueIds={['live', 'messaging']}
+        draft={draft}
+        onDraft={setDraft}
+        actions={calls}
+      />
+    );
+  }
+  render(<Harness />);
+  return { id, calls };
+}
+
+describe('conversation', () => {
+  it("shows the customer's history across channels with directions and delivery ticks", () => {
+    const { id } = setup();
+    const view = screen.getByTestId('conversation');
+    expect(view.dataset.conversationId).toBe(id);
+    const rows = within(view).getAllByTestId('message');
+    expect(rows.map((row) => [row.dataset.direction, row.dataset.delivery])).toEqual([
+      ['inbound', undefined],
+      ['inbound', undefined],
+      ['outbound', 'read'],
+      ['internal', undefined],
+    ]);
+    expect(within(rows[0]).getByText('email')).toBeTruthy();
+    expect(within(rows[3]).getByText('Note · Agent a2')).toBeTruthy();
+    expect(screen.getByText('Jo Customer is typing…')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Load older messages' })).toBeTruthy();
+  });
+
+  it('sends a reply with a client message id and clears the box; notes likewise', async () => {
+    const { id, calls } = setup();
+    await userEvent.type(screen.getByRole('textbox', { name: 'Reply' }), 'On it');
+    await userEvent.click(screen.getByRole('button', { name: 'Send' }));
+    expect(calls.reply).toHaveBeenCalledWith(id, expect.stringMatching(/^r-[A-Za-z0-9._:-]+$/), 'On it');
+    expect((screen.getByRole('textbox', { name: 'Reply' }) as HTMLTextAreaElement).value).toBe('');
+
+    await userEvent.type(screen.getByRole('textbox', { name: 'Note' }), 'called back');
+    await userEvent.click(screen.getByRole('button', { name: 'Add note' }));
+    expect(calls.note).toHaveBeenCalledWith(id, expect.stringMatching(/^n-/), 'called back');
+  });
+
+  it('announces agent typing on live conversations only', async () => {
+    const { id, calls } = setup({ mode: 'sync' });
+    await userEvent.type(screen.getByRole('textbox', { name: 'Reply' }), 'hi');
+    expect(calls.typing).toHaveBeenCalledWith(id, true);
+  });
+
+  it('transfers to a queue, closes with a wrap-up, releases and escalates', async () => {
+    const { id, calls } = setup();
+    await userEvent.click(screen.getByRole('button', { name: 'Transfer' }));
+    await userEvent.type(screen.getByRole('combobox', { name: 'Queue id' }), 'live');
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm transfer' }));
+    expect(calls.transfer).toHaveBeenCalledWith(id, { queueId: 'live' });
+
+    await userEvent.click(screen.getByRole('button', { name: 'Close' }));
+    await userEvent.type(screen.getByRole('textbox', { name: 'Wrap-up (optional)' }), 'refunded');
+    await userEvent.click(screen.getByRole('button', { name: 'Confirm close' }));
+    expect(calls.close).toHaveBeenCalledWith(id, 'refunded');
+
+    await userEvent.click(screen.getByRole('button', { name: 'Release' }));
+    expect(calls.release).toHaveBeenCalledWith(id);
+    await userEvent.click(screen.getByRole('button', { name: 'Escalate to call' }));
+    expect(calls.escalate).toHaveBeenCalledWith(id);
+  });
+
+  it('turns read-only once the conversation left the desk', () => {
+    setup({ ended: 'closed' });
+    expect(screen.getByText(/no longer on your desk \(closed\)/)).toBeTruthy();
+    expect((screen.getByRole('textbox', { name: 'Reply' }) as HTMLTextAreaElement).disabled).toBe(true);
+    for (const name of ['Send', 'Add note', 'Transfer', 'Release', 'Close', 'Escalate to call']) {
+      expect((screen.getByRole('button', { name }) as HTMLButtonElement).disabled).toBe(true);
+    }
+  });
+});
