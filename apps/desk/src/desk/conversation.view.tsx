@@ -134,7 +134,7 @@ export function Conversation(props: ConversationProps) {
             {mode && <span className={`badge mode mode-${mode}`}>{modeLabel(mode)}</span>}
             {detail && <span>{detail.customer.address}</span>}
             {detail && <span>queue {detail.queueId}</span>}
-            {detail && <span>{held ? 'assigned to you' : detail.status}</span>}
+            {detail && <span>{held ? 'assigned to you' : (endedReason ?? detail.status)}</span>}
           </p>
         </div>
         <button type="button" className="ghost" aria-label="Hide conversation" onClick={() => actions.select(null)}>
