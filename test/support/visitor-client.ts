@@ -5,17 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
+import type { ChatMessage } from '../../apps/adapters/webchat/src/visitor-store';
 import { waitFor } from './wait';
 
-export interface VisitorMessage {
-  conversationId: string;
-  seq: number;
-  id: string;
-  sender: 'customer' | 'agent' | 'bot' | 'system';
-  text: string;
-  createdAt: string;
-  clientMessageId?: string;
-}
+/** What the adapter's socket sends a visitor: the adapter's own chat message shape. */
+export type VisitorMessage = ChatMessage;
 
 export interface VisitorEvent {
   name: string;

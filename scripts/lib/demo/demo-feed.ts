@@ -80,25 +80,3 @@ export class DemoFeed {
     });
   }
 }
-
-/** Polls until `check` gives a value (not undefined/false) or the deadline passes. */
-export async function waitUntil<T>(
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 30_000,
-  intervalMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
-  const suffix = lastError ? ` (last error: ${(lastError as Error).message})` : '';
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${suffix}`);
-}

@@ -48,7 +48,7 @@ export type {
   WebchatEndpoint,
   WhatsAppEndpoint,
 } from './demo-endpoints';
-export { DemoFeed, waitUntil, type DemoEvent, type DemoEventOf, type StampedEvent } from './demo-feed';
+export { DemoFeed, type DemoEvent, type DemoEventOf, type StampedEvent } from './demo-feed';
 export { startDemo, type DemoResult, type DemoRunOptions, type DeskLinkInfo, type RunningDemo } from './demo-run';
 export { cycleLength, demoTimeline, LABELS, runScenario } from './demo-scenario';
 export type { AsyncChannel, DemoCustomer, RunningScenario, ScenarioContext, ScenarioOptions, ScenarioStep, TimelineOptions } from './demo-scenario';

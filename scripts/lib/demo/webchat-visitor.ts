@@ -8,16 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
+import type { ChatMessage } from '../../../apps/adapters/webchat/src/visitor-store';
 import type { DemoFeed } from './demo-feed';
 
-export interface VisitorMessage {
-  conversationId: string;
-  seq: number;
-  id: string;
-  sender: 'customer' | 'agent' | 'bot' | 'system';
-  text: string;
-  createdAt: string;
-}
+/** What the adapter's socket sends a visitor: the adapter's own chat message shape. */
+export type VisitorMessage = ChatMessage;
 
 export interface VisitorNotice {
   conversationId: string;
