@@ -7,7 +7,8 @@
  *   3. a burst of web chats — more visitors than free agents, so the waiting ones get queue notices
  *      (position, estimated wait), then agent replies;
  *   4. stickiness — a customer whose thread a scripted agent closed writes again, once that agent has
- *      room and nobody waits ahead, and the reopened thread goes back to that same agent.
+ *      room and nothing waits or is on offer in the demo queues, and the reopened thread goes back to
+ *      that same agent.
  * Customers are labelled per channel ("sms customer 3"); their addresses are unique to the run and
  * to the channel, so nothing from an earlier run or another channel is mistaken for them.
  */
@@ -38,6 +39,12 @@ export interface TimelineOptions {
   burstVisitors?: number;
   /** Milliseconds between two messaging customers. */
   asyncSpacingMs?: number;
+  /**
+   * How long after both the burst and the last messaging customer the returning customer writes: the
+   * time the scripted agents get to close threads. By default 30 s after the burst and 20 s after the
+   * last customer, for agents who take their time; faster agents (`AgentBehaviour`) need less.
+   */
+  returnAfterMs?: number;
   cycleMs?: number;
 }
 
@@ -84,7 +91,9 @@ export function demoTimeline(options: TimelineOptions = {}): ScenarioStep[] {
   for (let j = 0; j < burst; j += 1) {
     steps.push({ at: burstAt + j * 400, kind: 'webchat', visitor: j + 2, text: FIRST_MESSAGES[(j + 3) % FIRST_MESSAGES.length] });
   }
-  const returnAt = Math.max(burstAt + 30_000, 6_000 + asyncCustomers * spacing + 20_000);
+  const asyncEnd = 6_000 + asyncCustomers * spacing;
+  const returnAt =
+    options.returnAfterMs === undefined ? Math.max(burstAt + 30_000, asyncEnd + 20_000) : Math.max(burstAt, asyncEnd) + options.returnAfterMs;
   steps.push({ at: returnAt, kind: 'step', text: 'Stickiness: a customer whose thread was closed writes again and goes back to the same agent' });
   steps.push({ at: returnAt, kind: 'return', text: 'Me again, one more question about the same order.' });
   const cycleMs = options.cycleMs ?? returnAt + 45_000;
@@ -217,8 +226,10 @@ export function runScenario(context: ScenarioContext, options: ScenarioOptions =
       (event): event is Extract<typeof event, { kind: 'agent-action' }> =>
         event.kind === 'agent-action' && event.action === 'closed' && event.mode === 'async' && scriptedIds.has(event.agentId),
     );
-    const queue = context.stats.queue(DEMO_QUEUES.messaging);
-    if (!queue || queue.waitingAsync > 0) return undefined;
+    // Work waiting or on offer in either demo queue (a live chat whose offer lapses at a desk) could
+    // land on the agent first and take the room the returning thread needs.
+    const queues = Object.values(DEMO_QUEUES).map((id) => context.stats.queue(id));
+    if (queues.some((queue) => !queue || queue.waitingSync + queue.waitingAsync + queue.offered > 0)) return undefined;
     for (const close of closes) {
       const agent = context.stats.agent(close.agentId);
       if (!agent || agent.presence !== 'online' || agent.syncLoad > 0 || agent.asyncLoad >= agent.asyncCap) continue;
