@@ -47,7 +47,15 @@ describe('router replicas', () => {
        SELECT $1 || '-a' || n, $1, 'Agent ' || n, 'online', 1, 8 FROM generate_series(1, $2) n`,
       [tenant, AGENTS],
     );
-    const env = { SCHEDULER_INTERVAL_MS: String(scenario.schedulerMs), LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '8' };
+    // Their own connection name, so the faults below terminate these replicas' connections only,
+    // never those of another test's router running at the same time on the same database.
+    const applicationName = `router-${tenant}`;
+    const env = {
+      SCHEDULER_INTERVAL_MS: String(scenario.schedulerMs),
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '8',
+      DATABASE_APPLICATION_NAME: applicationName,
+    };
     const replicas: ServiceProcess[] = [];
     const driver = new AgentDriver(broker, { tenantId: tenant, declineRate: 0.1, maxHandleMs: 40 });
     let kills = 0;
@@ -66,7 +74,8 @@ describe('router replicas', () => {
           if (!faulting) break;
           const { rows } = await pool.query(
             `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-              WHERE application_name = 'router' AND datname = current_database()`,
+              WHERE application_name = $1 AND datname = current_database()`,
+            [applicationName],
           );
           terminations += rows[0].n;
           await new Promise((resolve) => setTimeout(resolve, 1_500));

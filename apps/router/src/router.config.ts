@@ -4,6 +4,8 @@ import { commonEnvSchema, envTypes } from '@app/config';
 export const routerEnvSchema = commonEnvSchema.extend({
   HTTP_PORT: envTypes.int(1, 65_535).default(3001),
   MIGRATIONS_RUN: envTypes.bool.default(true),
+  /** How the router's connections name themselves in pg_stat_activity (e.g. the pod name, to tell replicas apart). */
+  DATABASE_APPLICATION_NAME: z.string().min(1).max(63).default('router'),
   OUTBOX_POLL_MS: envTypes.int(50, 60_000).default(1_000),
   OUTBOX_BATCH_SIZE: envTypes.int(1, 10_000).default(200),
   /** Global capacity defaults; a queue's caps override them, an agent's caps override the queue's. */

@@ -44,7 +44,7 @@ export class RouterModule {
         PersistenceModule.forRoot({
           url: config.DATABASE_URL,
           poolSize: config.DATABASE_POOL_SIZE,
-          applicationName: 'router',
+          applicationName: config.DATABASE_APPLICATION_NAME,
           runMigrations: config.MIGRATIONS_RUN,
         }),
         HealthModule.register([AmqpConnection, DatabaseHealth]),
