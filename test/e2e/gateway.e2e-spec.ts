@@ -19,6 +19,7 @@ import {
   seedAgents,
   ServiceProcess,
   TestBroker,
+  uniquePhone,
   waitFor,
   type ApiResponse,
 } from '@app/testing';
@@ -26,6 +27,26 @@ import { DEV_JWT_ISSUER, DEV_JWT_SECRET, JWT_AUDIENCE_DEFAULT } from '../../apps
 
 const ROOT = join(__dirname, '..', '..');
 const newTenant = () => `t-${randomUUID().slice(0, 8)}`;
+
+interface Listed {
+  at: string;
+  conversations: Array<{
+    id: string;
+    channel: string;
+    mode: string;
+    status: string;
+    queueId: string;
+    priority: number;
+    assignedAgentId: string | null;
+    assignedAgentName: string | null;
+    customer: { id: string; name: string | null };
+    queuedAt: string | null;
+    waitingS: number | null;
+    assignedAt: string | null;
+    lastMessageAt: string;
+  }>;
+  nextCursor: string | null;
+}
 
 interface Work {
   offers: Array<{ conversationId: string; expiresAt?: string }>;
@@ -252,11 +273,14 @@ describe('agent gateway (processes)', () => {
       const owner = await tenantWithAgents();
       const other = await tenantWithAgents();
       const { conversationId } = await assignedThread(owner.tenant, owner.t1);
+      // Left alone by the loop (which closes `conversationId`), so tenant-wide lists have something to show.
+      const { conversationId: untouchedId } = await assignedThread(owner.tenant, owner.t1);
       const sameTenantAgent = owner.t2;
       const otherTenantAgent = other.t1;
       const otherTenantSupervisor = await devToken(`${other.tenant}-sup`, other.tenant, 'supervisor');
       const otherTenantAdmin = await devToken(`${other.tenant}-adm`, other.tenant, 'admin');
       const ownerAdmin = await devToken(`${owner.tenant}-adm`, owner.tenant, 'admin');
+      const ownerSupervisor = await devToken(`${owner.tenant}-sup`, owner.tenant, 'supervisor');
       const ownerQueue = `q-${owner.tenant}`;
       expect((await api(A, ownerAdmin, 'PUT', `/v1/admin/queues/${ownerQueue}`, { name: 'Owner queue' })).status).toBe(201);
       const checked: string[] = [];
@@ -288,6 +312,24 @@ describe('agent gateway (processes)', () => {
             const expected =
               { 'PUT /v1/admin/queues/{id}': 201, 'DELETE /v1/admin/queues/{id}': 204, 'PUT /v1/admin/agents/{id}': 409 }[key] ?? 404;
             expect({ key, status: foreign.status }).toEqual({ key, status: expected });
+          }
+          if (route.method === 'GET' && !route.path.includes('{')) {
+            // A tenant-wide read (stats, the conversation list, queue and agent lists): another tenant's
+            // supervisor/admin sees nothing of this tenant — no conversation, no agent or queue (their
+            // ids carry the tenant's name) — while this tenant's sees them.
+            const admin = route.path.startsWith('/v1/admin');
+            const foreign = await call(admin ? otherTenantAdmin : otherTenantSupervisor);
+            const seen = JSON.stringify(foreign.body);
+            const leaks = [owner.tenant, conversationId, untouchedId].some((owned) => seen.includes(owned));
+            expect({ key, status: foreign.status, leaks }).toEqual({
+              key, status: 200, leaks: false,
+            });
+            const own = await call(admin ? ownerAdmin : ownerSupervisor);
+            expect({ key, status: own.status, sees: JSON.stringify(own.body).includes(owner.tenant) }).toEqual({ key, status: 200, sees: true });
+            if (key === 'GET /v1/supervisor/conversations') {
+              const listed = own.body as unknown as { conversations: Array<{ id: string }> };
+              expect(listed.conversations.map((item) => item.id)).toContain(untouchedId);
+            }
           }
           checked.push(key);
           continue;
@@ -433,5 +475,128 @@ describe('agent gateway (processes)', () => {
     expect(unknownQueue).toMatchObject({ status: 404, body: { error: { code: 'unknown_queue' } } });
     const inUse = await api(A, admin, 'DELETE', '/v1/admin/queues/vip');
     expect(inUse).toMatchObject({ status: 409, body: { error: { code: 'queue_in_use' } } });
+  });
+
+  it('supervisor conversation list: waiting by rank then held, filters and pages match the database, never another tenant\'s', async () => {
+    const { tenant, a1, t1 } = await tenantWithAgents(2);
+    const supervisor = await devToken(`${tenant}-sup`, tenant, 'supervisor');
+    const admin = await devToken(`${tenant}-adm`, tenant, 'admin');
+    // Offers last ten minutes here, so the picture holds still while the test reads it.
+    for (const [queueId, channel] of [['msgs', 'sms'], ['live', 'webchat']] as const) {
+      expect((await api(A, admin, 'PUT', `/v1/admin/queues/${queueId}`, { name: queueId, channels: [channel], offerTimeoutS: 600 })).status).toBe(201);
+    }
+    const ids: Record<string, string> = {};
+    /** A customer message; resolves when its conversation has the expected status. */
+    const send = async (tenantId: string, name: string, channel: 'sms' | 'webchat', status: string, priority = 0) => {
+      const customer = { address: channel === 'sms' ? uniquePhone() : `visitor-${randomUUID()}`, displayName: name };
+      await broker.publish(EXCHANGES.inbound, routingKeys.inbound(channel), buildEnvelope({ tenantId, channel, customer, priority }));
+      ids[name] = await waitFor(async () => {
+        const { rows } = await pool.query(
+          `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+            WHERE c.tenant_id = $1 AND cu.display_name = $2 AND c.status = $3`,
+          [tenantId, name, status],
+        );
+        return rows[0]?.id as string | undefined;
+      }, `${name} ${status}`);
+    };
+    // a1 holds two threads (its async cap) and is offered one live chat; the rest waits.
+    await send(tenant, 'held 1', 'sms', 'assigned');
+    await send(tenant, 'held 2', 'sms', 'assigned');
+    await send(tenant, 'waiting p10', 'sms', 'queued', 10);
+    await send(tenant, 'waiting p80', 'sms', 'queued', 80);
+    await send(tenant, 'offered', 'webchat', 'offered');
+    await send(tenant, 'waiting live', 'webchat', 'queued');
+    const otherTenant = newTenant();
+    const otherSupervisor = await devToken(`${otherTenant}-sup`, otherTenant, 'supervisor');
+    const otherAdmin = await devToken(`${otherTenant}-adm`, otherTenant, 'admin');
+    expect((await api(A, otherAdmin, 'PUT', '/v1/admin/queues/msgs', { name: 'msgs', channels: ['sms'] })).status).toBe(201);
+    await send(otherTenant, 'other tenant', 'sms', 'queued');
+
+    const list = async (query = '', token = supervisor) => {
+      const response = await api<Listed>(A, token, 'GET', `/v1/supervisor/conversations${query}`);
+      expect({ query, status: response.status }).toEqual({ query, status: 200 });
+      return response.body;
+    };
+    const names = (page: Listed) => page.conversations.map((item) => Object.keys(ids).find((name) => ids[name] === item.id) ?? item.id);
+
+    // Waiting first — priority 80 ahead of the earlier priority 10, both ahead of the later live chat
+    // (rank_at folds priority into the wait) — then held and offered work, longest held first.
+    const all = await list();
+    expect(names(all)).toEqual(['waiting p80', 'waiting p10', 'waiting live', 'held 1', 'held 2', 'offered']);
+    expect(all.nextCursor).toBeNull();
+    const { rows: truth } = await pool.query(
+      `SELECT c.id, c.channel, c.mode, c.status, c.queue_id, c.priority, c.assigned_agent_id, a.name AS agent_name,
+              c.customer_id, cu.display_name, COALESCE(c.queue_entered_at, c.queued_at) AS entered,
+              COALESCE(s.accepted_at, s.created_at) AS since, c.last_message_at
+         FROM conversations c
+         JOIN customers cu ON cu.id = c.customer_id
+         LEFT JOIN agents a ON a.id = c.assigned_agent_id
+         LEFT JOIN assignments s ON s.conversation_id = c.id AND s.state <> 'ended'
+        WHERE c.tenant_id = $1 AND c.status <> 'closed'
+        ORDER BY c.status <> 'queued', CASE WHEN c.status = 'queued' THEN c.rank_at ELSE COALESCE(s.accepted_at, s.created_at) END, c.id`,
+      [tenant],
+    );
+    expect(all.conversations.map((item) => item.id)).toEqual(truth.map((row) => row.id));
+    for (const [index, row] of truth.entries()) {
+      const item = all.conversations[index];
+      const waiting = row.status === 'queued';
+      expect(item).toMatchObject({
+        id: row.id,
+        channel: row.channel,
+        mode: row.mode,
+        status: row.status,
+        queueId: row.queue_id,
+        priority: row.priority,
+        assignedAgentId: row.assigned_agent_id,
+        assignedAgentName: row.agent_name,
+        customer: { id: row.customer_id, name: row.display_name },
+        queuedAt: waiting ? row.entered.toISOString() : null,
+        assignedAt: waiting ? null : row.since.toISOString(),
+        lastMessageAt: row.last_message_at.toISOString(),
+      });
+      if (waiting) expect(Math.abs(item.waitingS! - (Date.parse(all.at) - row.entered.getTime()) / 1000)).toBeLessThanOrEqual(1);
+      else expect(item.waitingS).toBeNull();
+    }
+    expect(all.conversations.filter((item) => item.assignedAgentId !== null).every((item) => item.assignedAgentId === a1)).toBe(true);
+
+    // Filters, and what the desk asks for a queue row and an agent row.
+    expect(names(await list('?queueId=msgs'))).toEqual(['waiting p80', 'waiting p10', 'held 1', 'held 2']);
+    expect(names(await list(`?agentId=${a1}`))).toEqual(['held 1', 'held 2', 'offered']);
+    expect(names(await list('?status=queued&mode=async'))).toEqual(['waiting p80', 'waiting p10']);
+    expect(names(await list('?status=offered,assigned&queueId=live'))).toEqual(['offered']);
+    expect(names(await list('?status=queued&status=offered&mode=sync'))).toEqual(['waiting live', 'offered']);
+    expect(names(await list(`?status=queued&agentId=${a1}`))).toEqual([]);
+    expect(names(await list('?status=bot'))).toEqual([]);
+
+    // Pages: keyset cursors across the waiting/held boundary, and with a filter.
+    const paged: string[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Listed = await list(`?limit=2${cursor ? `&after=${cursor}` : ''}`);
+      paged.push(names(page));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(paged).toEqual([['waiting p80', 'waiting p10'], ['waiting live', 'held 1'], ['held 2', 'offered']]);
+    const first = await list('?queueId=msgs&limit=3');
+    expect(names(first)).toEqual(['waiting p80', 'waiting p10', 'held 1']);
+    expect(names(await list(`?queueId=msgs&limit=3&after=${first.nextCursor}`))).toEqual(['held 2']);
+
+    // One tenant only: each supervisor sees its own tenant's conversations, whatever the filters.
+    expect(names(await list('', otherSupervisor))).toEqual(['other tenant']);
+    expect(names(await list('?queueId=msgs', otherSupervisor))).toEqual(['other tenant']);
+    expect(names(await list(`?agentId=${a1}`, otherSupervisor))).toEqual([]);
+    expect(all.conversations.map((item) => item.id)).not.toContain(ids['other tenant']);
+
+    // The query is validated like every other route; agents may not list.
+    for (const query of ['?status=closed', '?mode=voice', '?limit=0', '?limit=201', '?queueId=my%20queue', '?tenant=other']) {
+      const refused = await api(A, supervisor, 'GET', `/v1/supervisor/conversations${query}`);
+      expect({ query, status: refused.status, code: (refused.body as { error?: { code: string } }).error?.code }).toEqual({
+        query, status: 400, code: 'validation_failed',
+      });
+    }
+    expect(await api(A, supervisor, 'GET', '/v1/supervisor/conversations?after=not-a-cursor')).toMatchObject({
+      status: 400, body: { error: { code: 'invalid_cursor' } },
+    });
+    expect(await api(A, t1, 'GET', '/v1/supervisor/conversations')).toMatchObject({ status: 403, body: { error: { code: 'forbidden_role' } } });
   });
 });

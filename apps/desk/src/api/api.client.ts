@@ -8,6 +8,8 @@ import type {
   MessagePage,
   Presence,
   StatsSnapshot,
+  SupervisedConversationPage,
+  SupervisedConversationQuery,
   TransferTarget,
   WorkSnapshot,
   Written,
@@ -40,6 +42,8 @@ export interface DeskApi {
   release(conversationId: string): Promise<unknown>;
   escalate(conversationId: string): Promise<unknown>;
   stats(): Promise<StatsSnapshot>;
+  /** Optional so that clients (and test fakes) written before it still type-check; createApi has it. */
+  supervisedConversations?(query?: SupervisedConversationQuery): Promise<SupervisedConversationPage>;
   reassign(conversationId: string, to: TransferTarget): Promise<unknown>;
   setCapacity(agentId: string, caps: { syncCap?: number | null; asyncCap?: number | null }): Promise<unknown>;
 }
@@ -95,6 +99,17 @@ export function createApi(token: string, baseUrl = '', fetchImpl: typeof fetch =
     release: (conversationId) => call('POST', `/v1/conversations/${id(conversationId)}/release`),
     escalate: (conversationId) => call('POST', `/v1/conversations/${id(conversationId)}/escalate`),
     stats: () => call('GET', '/v1/supervisor/stats'),
+    supervisedConversations: (filters = {}) => {
+      const query = new URLSearchParams();
+      for (const key of ['queueId', 'agentId', 'mode', 'after'] as const) {
+        const value = filters[key];
+        if (value) query.set(key, value);
+      }
+      for (const status of filters.status ?? []) query.append('status', status);
+      if (filters.limit) query.set('limit', String(filters.limit));
+      const suffix = query.size > 0 ? `?${query.toString()}` : '';
+      return call('GET', `/v1/supervisor/conversations${suffix}`);
+    },
     reassign: (conversationId, to) => call('POST', `/v1/supervisor/conversations/${id(conversationId)}/reassign`, to),
     setCapacity: (agentId, caps) => call('PUT', `/v1/supervisor/agents/${id(agentId)}/capacity`, caps),
   };

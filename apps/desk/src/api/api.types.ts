@@ -172,3 +172,43 @@ export interface StatsSnapshot {
   queues: QueueStats[];
   agents: AgentStats[];
 }
+
+/** The statuses of a conversation that is not closed. */
+export type OpenStatus = 'queued' | 'offered' | 'assigned' | 'bot';
+
+/** One item of GET /v1/supervisor/conversations. */
+export interface SupervisedConversation {
+  id: string;
+  channel: string;
+  mode: Mode;
+  status: OpenStatus;
+  queueId: string | null;
+  priority: number;
+  assignedAgentId: string | null;
+  assignedAgentName: string | null;
+  customer: { id: string; name: string | null };
+  /** Waiting ones: when it entered its current queue. */
+  queuedAt: string | null;
+  /** Waiting ones: seconds since `queuedAt`, as of the page's `at`. */
+  waitingS: number | null;
+  /** Offered and held ones: when the current agent got it. */
+  assignedAt: string | null;
+  lastMessageAt: string;
+}
+
+/** GET /v1/supervisor/conversations: waiting first (in the order they will be taken), then offered and held. */
+export interface SupervisedConversationPage {
+  at: string;
+  conversations: SupervisedConversation[];
+  nextCursor: string | null;
+}
+
+export interface SupervisedConversationQuery {
+  queueId?: string;
+  agentId?: string;
+  status?: OpenStatus[];
+  mode?: Mode;
+  limit?: number;
+  /** The `nextCursor` of the previous page, with the same filters. */
+  after?: string;
+}

@@ -1,17 +1,19 @@
 /**
  * The supervisor view: queues (waiting by mode, oldest wait against the SLA) and agents (presence,
- * load per mode) from the live stats feed; changing an agent's caps and reassigning a conversation
- * are REST commands whose effect shows up in the next push.
+ * load per mode) from the live stats feed; a click on a queue or agent row lists its open
+ * conversations (re-read at each push), each with a shortcut into the reassign form. Changing an
+ * agent's caps and reassigning a conversation are REST commands whose effect shows up in the next push.
  */
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type MouseEvent } from 'react';
 import { describeFailure, type DeskApi } from '../api/api.client';
-import type { AgentStats, ConversationDetail, QueueStats, StatsSnapshot } from '../api/api.types';
+import type { AgentStats, QueueStats, StatsSnapshot, SupervisedConversation } from '../api/api.types';
 import type { ConnectionState } from '../desk/agent-connection';
 import { ConnectionIndicator } from '../shared/connection-indicator.view';
 import { ChannelBadge } from '../shared/channel-badge.view';
-import { formatClock, formatDuration, modeLabel } from '../shared/format';
+import { formatAge, formatClock, formatDuration, modeLabel } from '../shared/format';
+import { useSupervisedConversations, type ListSelection, type SupervisedList } from './use-supervisor.hook';
 
-type Api = Pick<DeskApi, 'setCapacity' | 'reassign' | 'conversation'>;
+type Api = Pick<DeskApi, 'setCapacity' | 'reassign' | 'conversation' | 'supervisedConversations'>;
 
 interface SupervisorViewProps {
   stats: StatsSnapshot | undefined;
@@ -23,7 +25,35 @@ interface SupervisorViewProps {
 
 type Outcome = { kind: 'ok' | 'error'; text: string } | undefined;
 
+/** What the reassign form shows about the conversation it will move. */
+interface Found {
+  channel: string;
+  customer: string;
+  status: string;
+  queueId: string | null;
+  holder: string | null;
+}
+
+/** A listed conversation picked for the reassign form; `nonce` starts a fresh form even for the same one. */
+interface Picked {
+  conversation: SupervisedConversation;
+  nonce: number;
+}
+
+const PAGE = 50;
+/** The gateway's largest page: the list grows by PAGE up to here. */
+const MAX_PAGE = 200;
+
 export function SupervisorView({ stats, connection, error, api, now }: SupervisorViewProps) {
+  const [selection, setSelection] = useState<ListSelection>();
+  const [limit, setLimit] = useState(PAGE);
+  const [picked, setPicked] = useState<Picked>();
+  const listed = useSupervisedConversations(api.supervisedConversations, selection, stats?.at, limit);
+  const canList = api.supervisedConversations !== undefined;
+  const select = (next: ListSelection) => {
+    setLimit(PAGE);
+    setSelection((current) => (current?.kind === next.kind && current.id === next.id ? undefined : next));
+  };
   return (
     <main className="supervisor" id="main" tabIndex={-1}>
       <header className="supervisor-header">
@@ -40,16 +70,49 @@ export function SupervisorView({ stats, connection, error, api, now }: Superviso
         <p className="empty">Waiting for the first stats…</p>
       ) : (
         <>
-          <QueuesTable queues={stats.queues} />
-          <AgentsTable agents={stats.agents} api={api} now={now} />
-          <Reassign stats={stats} api={api} />
+          <QueuesTable queues={stats.queues} selected={selection?.kind === 'queue' ? selection.id : undefined} onSelect={canList ? (id) => select({ kind: 'queue', id }) : undefined} />
+          <AgentsTable
+            agents={stats.agents}
+            api={api}
+            now={now}
+            selected={selection?.kind === 'agent' ? selection.id : undefined}
+            onSelect={canList ? (id) => select({ kind: 'agent', id }) : undefined}
+          />
+          {selection && (
+            <ConversationList
+              title={listTitle(selection, stats)}
+              list={listed}
+              limit={limit}
+              now={now}
+              onMore={() => setLimit((current) => Math.min(MAX_PAGE, current + PAGE))}
+              onHide={() => setSelection(undefined)}
+              onPick={(conversation) => setPicked((current) => ({ conversation, nonce: (current?.nonce ?? 0) + 1 }))}
+            />
+          )}
+          <Reassign key={picked?.nonce ?? 0} stats={stats} api={api} picked={picked?.conversation} onMoved={listed.reload} />
         </>
       )}
     </main>
   );
 }
 
-function QueuesTable({ queues }: { queues: QueueStats[] }) {
+/** A row that lists its conversations when clicked; its name is a button, for the keyboard. */
+function rowProps(id: string, selected: string | undefined, onSelect: ((id: string) => void) | undefined) {
+  if (!onSelect) return {};
+  return { onClick: () => onSelect(id), 'data-selected': selected === id ? 'true' : undefined };
+}
+
+function RowName({ name, id, selected, selectable }: { name: string; id: string; selected: boolean; selectable: boolean }) {
+  if (!selectable) return <>{name}</>;
+  // No onClick of its own: the click bubbles to the row, which handles mouse and keyboard alike.
+  return (
+    <button type="button" aria-pressed={selected} aria-label={`${name} conversations`} title={`Show the conversations of ${id}`}>
+      {name}
+    </button>
+  );
+}
+
+function QueuesTable({ queues, selected, onSelect }: { queues: QueueStats[]; selected?: string; onSelect?: (id: string) => void }) {
   return (
     <section className="panel" aria-labelledby="queues-title">
       <h2 id="queues-title">Queues</h2>
@@ -68,9 +131,9 @@ function QueuesTable({ queues }: { queues: QueueStats[] }) {
         </thead>
         <tbody>
           {queues.map((queue) => (
-            <tr key={queue.id} data-testid="queue-row" data-queue-id={queue.id} data-sla={queue.slaState}>
+            <tr key={queue.id} data-testid="queue-row" data-queue-id={queue.id} data-sla={queue.slaState} {...rowProps(queue.id, selected, onSelect)}>
               <th scope="row">
-                {queue.name} <span className="meta">{queue.id}</span>
+                <RowName name={queue.name} id={queue.id} selected={selected === queue.id} selectable={onSelect !== undefined} /> <span className="meta">{queue.id}</span>
               </th>
               <td>{queue.waitingSync}</td>
               <td>{queue.waitingAsync}</td>
@@ -92,7 +155,15 @@ function QueuesTable({ queues }: { queues: QueueStats[] }) {
   );
 }
 
-function AgentsTable({ agents, api, now }: { agents: AgentStats[]; api: Api; now: number }) {
+interface AgentsTableProps {
+  agents: AgentStats[];
+  api: Api;
+  now: number;
+  selected?: string;
+  onSelect?: (id: string) => void;
+}
+
+function AgentsTable({ agents, api, now, selected, onSelect }: AgentsTableProps) {
   const [editing, setEditing] = useState<string>();
   return (
     <section className="panel" aria-labelledby="agents-title">
@@ -112,9 +183,9 @@ function AgentsTable({ agents, api, now }: { agents: AgentStats[]; api: Api; now
           {agents.map((agent) => {
             const wrapUp = agent.wrapUpUntil && Date.parse(agent.wrapUpUntil) > now ? Math.ceil((Date.parse(agent.wrapUpUntil) - now) / 1000) : undefined;
             return (
-              <tr key={agent.id} data-testid="agent-row" data-agent-id={agent.id} data-presence={agent.presence}>
+              <tr key={agent.id} data-testid="agent-row" data-agent-id={agent.id} data-presence={agent.presence} {...rowProps(agent.id, selected, onSelect)}>
                 <th scope="row">
-                  {agent.name} <span className="meta">{agent.id}</span>
+                  <RowName name={agent.name} id={agent.id} selected={selected === agent.id} selectable={onSelect !== undefined} /> <span className="meta">{agent.id}</span>
                 </th>
                 <td>
                   <span className={`badge presence presence-${agent.presence}`}>{agent.presence}</span>
@@ -123,7 +194,8 @@ function AgentsTable({ agents, api, now }: { agents: AgentStats[]; api: Api; now
                 <td data-testid="agent-sync-load">{`${agent.syncLoad}/${agent.syncCap}`}</td>
                 <td data-testid="agent-async-load">{`${agent.asyncLoad}/${agent.asyncCap}`}</td>
                 <td>{agent.queueIds.join(', ') || '—'}</td>
-                <td>
+                {/* Editing caps is not a click on the row. */}
+                <td onClick={stopPropagation}>
                   {editing === agent.id ? (
                     <CapsForm agent={agent} api={api} onDone={() => setEditing(undefined)} />
                   ) : (
@@ -137,6 +209,113 @@ function AgentsTable({ agents, api, now }: { agents: AgentStats[]; api: Api; now
           })}
         </tbody>
       </table>
+    </section>
+  );
+}
+
+const stopPropagation = (event: MouseEvent) => event.stopPropagation();
+
+function listTitle(selection: ListSelection, stats: StatsSnapshot): string {
+  if (selection.kind === 'queue') {
+    const queue = stats.queues.find((candidate) => candidate.id === selection.id);
+    return `Conversations in ${queue?.name ?? selection.id}`;
+  }
+  const agent = stats.agents.find((candidate) => candidate.id === selection.id);
+  return `Conversations of ${agent?.name ?? selection.id}`;
+}
+
+const customerOf = (conversation: SupervisedConversation) => conversation.customer.name ?? 'unnamed customer';
+
+/** Waiting time (ticking from the page's time), or who has it and since when. */
+function whereItIs(conversation: SupervisedConversation, at: string, now: number): string {
+  const holder = conversation.assignedAgentName ?? conversation.assignedAgentId ?? 'an agent';
+  switch (conversation.status) {
+    case 'queued':
+      return `waiting ${formatDuration((conversation.waitingS ?? 0) + Math.max(0, (now - Date.parse(at)) / 1000))}`;
+    case 'offered':
+      return `offered to ${holder}`;
+    case 'assigned':
+      return conversation.assignedAt ? `with ${holder} · ${formatAge(conversation.assignedAt, now)}` : `with ${holder}`;
+    default:
+      return 'with the bot';
+  }
+}
+
+interface ConversationListProps {
+  title: string;
+  list: SupervisedList;
+  limit: number;
+  now: number;
+  onMore(): void;
+  onHide(): void;
+  onPick(conversation: SupervisedConversation): void;
+}
+
+function ConversationList({ title, list, limit, now, onMore, onHide, onPick }: ConversationListProps) {
+  const id = useId();
+  const { page, error } = list;
+  return (
+    <section className="panel" aria-labelledby={`${id}-title`} data-testid="supervisor-conversations">
+      <div className="buttons">
+        <h2 id={`${id}-title`}>{title}</h2>
+        <button type="button" onClick={onHide}>
+          Hide list
+        </button>
+      </div>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {!page ? (
+        !error && <p className="empty">Loading…</p>
+      ) : page.conversations.length === 0 ? (
+        <p className="empty">No open conversations.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Channel</th>
+              <th scope="col">Customer</th>
+              <th scope="col">Waiting or holder</th>
+              <th scope="col">Queue</th>
+              <th scope="col">
+                <span className="visually-hidden">Action</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.conversations.map((conversation) => (
+              <tr key={conversation.id} data-testid="supervisor-conversation" data-conversation-id={conversation.id} data-status={conversation.status}>
+                <td>
+                  <span className={`badge status-${conversation.status}`}>{conversation.status}</span>
+                </td>
+                <td>
+                  <ChannelBadge channel={conversation.channel} /> <span className={`badge mode-${conversation.mode}`}>{modeLabel(conversation.mode)}</span>
+                </td>
+                <td>{customerOf(conversation)}</td>
+                <td>{whereItIs(conversation, page.at, now)}</td>
+                <td>{conversation.queueId ?? '—'}</td>
+                <td>
+                  <button type="button" aria-label={`Reassign conversation ${conversation.id}`} onClick={() => onPick(conversation)}>
+                    Reassign
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {page?.nextCursor && (
+        limit < MAX_PAGE ? (
+          <button type="button" onClick={onMore}>
+            Show more conversations
+          </button>
+        ) : (
+          <p className="hint">Showing the first {MAX_PAGE}; filter by agent or queue to see the rest.</p>
+        )
+      )}
     </section>
   );
 }
@@ -189,12 +368,28 @@ function CapsForm({ agent, api, onDone }: { agent: AgentStats; api: Api; onDone(
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function Reassign({ stats, api }: { stats: StatsSnapshot; api: Api }) {
-  const [conversationId, setConversationId] = useState('');
+interface ReassignProps {
+  stats: StatsSnapshot;
+  api: Api;
+  /** A conversation picked from a list: the form opens filled in with it (remounted per pick). */
+  picked?: SupervisedConversation;
+  onMoved?(): void;
+}
+
+function Reassign({ stats, api, picked, onMoved }: ReassignProps) {
+  const [conversationId, setConversationId] = useState(picked?.id ?? '');
   const [kind, setKind] = useState<'agent' | 'queue'>('agent');
   const [agentId, setAgentId] = useState('');
   const [queueId, setQueueId] = useState('');
-  const [found, setFound] = useState<ConversationDetail>();
+  const [found, setFound] = useState<Found | undefined>(
+    picked && {
+      channel: picked.channel,
+      customer: customerOf(picked),
+      status: picked.status,
+      queueId: picked.queueId,
+      holder: picked.assignedAgentId,
+    },
+  );
   const [outcome, setOutcome] = useState<Outcome>();
   const [busy, setBusy] = useState(false);
   const id = useId();
@@ -209,7 +404,14 @@ function Reassign({ stats, api }: { stats: StatsSnapshot; api: Api }) {
       return;
     }
     try {
-      setFound(await api.conversation(trimmed));
+      const detail = await api.conversation(trimmed);
+      setFound({
+        channel: detail.channel,
+        customer: detail.customer.name ?? detail.customer.address,
+        status: detail.status,
+        queueId: detail.queueId,
+        holder: detail.assignedAgentId,
+      });
     } catch (failure) {
       setOutcome({ kind: 'error', text: describeFailure(failure) });
     }
@@ -227,6 +429,7 @@ function Reassign({ stats, api }: { stats: StatsSnapshot; api: Api }) {
       await api.reassign(trimmed, kind === 'agent' ? { agentId: target } : { queueId: target });
       setOutcome({ kind: 'ok', text: `Moved to ${kind} ${target}.` });
       setFound(undefined);
+      onMoved?.();
     } catch (failure) {
       setOutcome({ kind: 'error', text: describeFailure(failure) });
     } finally {
@@ -254,8 +457,8 @@ function Reassign({ stats, api }: { stats: StatsSnapshot; api: Api }) {
         </div>
         {found && (
           <p className="meta" role="status">
-            <ChannelBadge channel={found.channel} /> {found.customer.name ?? found.customer.address} · {found.status} · queue {found.queueId}
-            {found.assignedAgentId ? ` · with ${found.assignedAgentId}` : ''}
+            <ChannelBadge channel={found.channel} /> {found.customer} · {found.status} · queue {found.queueId ?? '—'}
+            {found.holder ? ` · with ${found.holder}` : ''}
           </p>
         )}
         <fieldset>
@@ -270,7 +473,8 @@ function Reassign({ stats, api }: { stats: StatsSnapshot; api: Api }) {
         {kind === 'agent' ? (
           <div className="field">
             <label htmlFor={`${id}-agent`}>Target agent</label>
-            <select id={`${id}-agent`} value={target ?? ''} onChange={(event) => setAgentId(event.target.value)}>
+            {/* Focused when a listed conversation was picked, which also scrolls the form into view. */}
+            <select id={`${id}-agent`} value={target ?? ''} autoFocus={picked !== undefined} onChange={(event) => setAgentId(event.target.value)}>
               {stats.agents.map((agent) => (
                 <option key={agent.id} value={agent.id}>
                   {agent.name} ({agent.id}, {agent.presence}, live {agent.syncLoad}/{agent.syncCap}, async {agent.asyncLoad}/{agent.asyncCap})

@@ -1,10 +1,13 @@
 /**
  * The supervisor's live feed: the gateway's `/supervisor` namespace pushes a full `stats` snapshot
  * on connect and then every few seconds, so the latest snapshot is the whole state (nothing to merge).
+ * The conversations behind a queue or agent row are read over REST, again at each snapshot, so the
+ * list moves with the numbers beside it.
  */
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import type { Refusal, StatsSnapshot } from '../api/api.types';
+import { describeFailure, type DeskApi } from '../api/api.client';
+import type { OpenStatus, Refusal, StatsSnapshot, SupervisedConversationPage } from '../api/api.types';
 import type { ConnectionState } from '../desk/agent-connection';
 
 export interface SupervisorFeed {
@@ -51,4 +54,61 @@ export function useSupervisorFeed(token: string, connect: Connect = io): Supervi
   }, [token, connect]);
 
   return { stats, connection, refusal };
+}
+
+/** A queue row or an agent row whose conversations are listed. */
+export interface ListSelection {
+  kind: 'queue' | 'agent';
+  id: string;
+}
+
+export interface SupervisedList {
+  /** The latest page for the current selection; undefined until the first one arrives. */
+  page: SupervisedConversationPage | undefined;
+  error: string | undefined;
+  reload(): void;
+}
+
+/** What a queue row counts (waiting, offered, held) — so the list matches it; an agent's are all offered or held. */
+const LISTED: OpenStatus[] = ['queued', 'offered', 'assigned'];
+
+/**
+ * The open conversations of the selected queue or agent, `limit` at most, read again whenever
+ * `refreshKey` (the stats snapshot's time) or the selection changes. Answers are applied in the order
+ * they were asked for, so a slow answer never replaces a newer one; one for another selection is kept
+ * but not shown.
+ */
+export function useSupervisedConversations(
+  list: DeskApi['supervisedConversations'],
+  selection: ListSelection | undefined,
+  refreshKey: string | undefined,
+  limit: number,
+): SupervisedList {
+  const [result, setResult] = useState<{ key: string; page?: SupervisedConversationPage; error?: string }>();
+  const [reloads, setReloads] = useState(0);
+  const asked = useRef(0);
+  const applied = useRef(0);
+  const kind = selection?.kind;
+  const id = selection?.id;
+  const key = kind && id !== undefined ? `${kind}:${id}` : undefined;
+
+  useEffect(() => {
+    if (!list || !kind || id === undefined) return;
+    const current = `${kind}:${id}`;
+    const request = (asked.current += 1);
+    const apply = (next: { page?: SupervisedConversationPage; error?: string }) => {
+      if (request < applied.current) return;
+      applied.current = request;
+      // A failed refresh keeps the last page of the same selection on screen, with the error.
+      setResult((previous) => ({ key: current, page: next.page ?? (previous?.key === current ? previous.page : undefined), error: next.error }));
+    };
+    list({ ...(kind === 'queue' ? { queueId: id } : { agentId: id }), status: LISTED, limit }).then(
+      (page) => apply({ page }),
+      (failure: unknown) => apply({ error: describeFailure(failure) }),
+    );
+  }, [list, kind, id, refreshKey, limit, reloads]);
+
+  const reload = useCallback(() => setReloads((count) => count + 1), []);
+  const shown = result && result.key === key ? result : undefined;
+  return { page: shown?.page, error: shown?.error, reload };
 }

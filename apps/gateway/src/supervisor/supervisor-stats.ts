@@ -2,11 +2,13 @@
  * What a supervisor watches, straight from Postgres: per queue the work waiting by mode, on offer and
  * held, the oldest wait against the queue's max wait, and the agents online for it; per agent
  * presence, load and effective caps. One snapshot is two aggregate queries however many queues and
- * agents the tenant has, so the supervisor stream can repeat it every couple of seconds.
+ * agents the tenant has, so the supervisor stream can repeat it every couple of seconds. Behind a
+ * row, the conversations it counts: `conversations` (see conversation-list.query.ts).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../gateway.config';
+import { listConversations, type ConversationFilter, type ConversationPage } from './conversation-list.query';
 
 export type SlaState = 'ok' | 'warning' | 'breached';
 
@@ -66,6 +68,11 @@ export class SupervisorStats {
     const at = new Date();
     const [queues, agents] = await Promise.all([this.queues(tenantId, at), this.agents(tenantId)]);
     return { at: at.toISOString(), queues, agents };
+  }
+
+  /** The tenant's open conversations, waiting first; waits on the same app clock as the snapshot's. */
+  conversations(tenantId: string, filter: ConversationFilter): Promise<ConversationPage> {
+    return listConversations(this.dataSource, tenantId, filter, new Date());
   }
 
   private async queues(tenantId: string, at: Date): Promise<QueueStats[]> {

@@ -1,9 +1,10 @@
 /**
- * The supervisor's API: live queue and agent statistics for the caller's tenant, and the changes a
+ * The supervisor's API: live queue and agent statistics for the caller's tenant, the open
+ * conversations behind them (to pick one to move), and the changes a
  * supervisor makes for others — move a conversation, set an agent's caps, set the queues an agent
  * serves. Changes are router commands; the answer is the router's result, its refusals the errors.
  */
-import { Body, Controller, Get, HttpCode, Param, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { commandBase } from '../agent/agent.controller';
 import { ConversationIdParams, TransferDto, transferTarget } from '../agent/agent.dto';
@@ -13,7 +14,7 @@ import { CommandBus } from '../commands/command-bus';
 import { ApiError } from '../http/api-error';
 import { CallerThrottlerGuard } from '../http/caller-throttler.guard';
 import { SupervisorStats } from './supervisor-stats';
-import { AgentIdParams, CapacityDto, QueuesDto } from './supervisor.dto';
+import { AgentIdParams, CapacityDto, ConversationsQuery, OPEN_STATUSES, QueuesDto } from './supervisor.dto';
 
 @ApiTags('supervisor')
 @ApiBearerAuth()
@@ -44,6 +45,26 @@ export class SupervisorController {
   async agents(@CurrentPrincipal() principal: Principal) {
     const { at, agents } = await this.stats.snapshot(principal.tenantId);
     return { at, agents };
+  }
+
+  @Get('conversations')
+  @ApiOperation({
+    summary: 'Open conversations of the tenant: waiting first (by effective priority, then longest wait), then offered and held, then with the bot',
+    description:
+      'Filter by queueId, agentId (offered to or held by), status (default every open one; never closed) and mode. ' +
+      'Answer `{at, conversations, nextCursor}`; each conversation has id, channel, mode, status, queueId, priority, ' +
+      'assignedAgentId, assignedAgentName, customer {id, name}, queuedAt and waitingS (waiting ones), assignedAt (offered and held ones), ' +
+      'lastMessageAt. Pass nextCursor as `after` with the same filters for the next page.',
+  })
+  conversations(@CurrentPrincipal() principal: Principal, @Query() query: ConversationsQuery) {
+    return this.stats.conversations(principal.tenantId, {
+      queueId: query.queueId,
+      agentId: query.agentId,
+      statuses: query.status ?? OPEN_STATUSES,
+      mode: query.mode,
+      limit: query.limit ?? 50,
+      after: query.after,
+    });
   }
 
   @Post('conversations/:id/reassign')
