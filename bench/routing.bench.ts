@@ -42,6 +42,7 @@ import { routerEnvSchema } from '../apps/router/src/router.config';
 import { RouterModule } from '../apps/router/src/router.module';
 import { ConversationHandlingUseCase } from '../apps/router/src/use-cases/conversation-handling.use-case';
 import { ensureDatabase, safeUrl } from '../scripts/lib/preflight';
+import { BenchFailure, err, fmt, mb, out, percentile, round } from './lib/report';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters
@@ -93,8 +94,6 @@ const TARGETS = { largeDecisionsPerSec: 1_500, ratio: 0.7, largeRssMb: 200 };
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-class BenchFailure extends Error {}
-
 /** mulberry32: a small seeded PRNG, so two runs pick the same agents in the same order. */
 function prng(seed: number): () => number {
   let state = seed >>> 0;
@@ -112,19 +111,6 @@ const agentId = (index: number) => `bench-${String(index).padStart(6, '0')}`;
 const seededUuid = (kind: 'a' | 'b' | 'c', n: number) => `00000000-0000-4000-${kind}000-${n.toString(16).padStart(12, '0')}`;
 const sqlUuid = (kind: 'a' | 'b' | 'c', n: string) => `('00000000-0000-4000-${kind}000-' || lpad(to_hex(${n}), 12, '0'))::uuid`;
 const sqlAgentId = (index: string) => `('bench-' || lpad((${index})::text, 6, '0'))`;
-
-const out = (line = '') => process.stdout.write(`${line}\n`);
-const err = (line: string) => process.stderr.write(`${line}\n`);
-const fmt = (value: number, digits = 0) =>
-  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-const round = (value: number, digits: number) => Number(value.toFixed(digits));
-const mb = (bytes: number) => bytes / (1024 * 1024);
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
-  return sorted[Math.min(sorted.length, rank) - 1];
-}
 
 /** Router logs (warn and above) go to stderr, so stdout carries only the table and the JSON line. */
 const stderrLogger: LoggerService = {
