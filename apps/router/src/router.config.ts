@@ -8,6 +8,13 @@ export const routerEnvSchema = commonEnvSchema.extend({
   DATABASE_APPLICATION_NAME: z.string().min(1).max(63).default('router'),
   OUTBOX_POLL_MS: envTypes.int(50, 60_000).default(1_000),
   OUTBOX_BATCH_SIZE: envTypes.int(1, 10_000).default(200),
+  /**
+   * Inbound messages handled together in one transaction at most (1 turns batching off), and how
+   * many such transactions run at once. Batches form only under load: while fewer than
+   * INGEST_BATCHES_IN_FLIGHT are running, a message starts at once; otherwise it joins the next batch.
+   */
+  INGEST_BATCH_SIZE: envTypes.int(1, 500).default(32),
+  INGEST_BATCHES_IN_FLIGHT: envTypes.int(1, 64).default(4),
   /** Global capacity defaults; a queue's caps override them, an agent's caps override the queue's. */
   DEFAULT_SYNC_CAP: envTypes.int(0, 100).default(1),
   DEFAULT_ASYNC_CAP: envTypes.int(0, 100).default(8),

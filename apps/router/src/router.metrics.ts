@@ -39,5 +39,16 @@ export const routerMetrics = {
   queued: counter('router_conversations_queued_total', 'Conversations that found no agent and wait in queue', [
     'mode',
   ]),
+  ingestBatchSize: histogram(
+    'router_ingest_batch_size',
+    'Inbound messages handled together in one transaction',
+    [],
+    [1, 2, 4, 8, 16, 32, 64, 128],
+  ),
+  ingestBatchFallbacks: counter(
+    'router_ingest_batch_fallbacks_total',
+    'Batches rolled back and handled one message at a time (a duplicate, a conflict or an error in one message)',
+    [],
+  ),
   outboxPublished: counter('router_outbox_published_total', 'Outbox events published to the broker', ['exchange']),
 };

@@ -6,6 +6,7 @@ import { CommandController } from './commands/command.controller';
 import { DeliveryStatusController } from './delivery/delivery-status.controller';
 import { DeliveryStatusUseCase } from './delivery/delivery-status.use-case';
 import { InboundController } from './ingest/inbound.controller';
+import { IngestBatcher } from './ingest/ingest-batcher';
 import { IngestMessageUseCase } from './ingest/ingest-message.use-case';
 import { OutboxRelay } from './outbox/outbox.relay';
 import { PriorityPolicy } from './policy/priority.policy';
@@ -61,6 +62,7 @@ export class RouterModule {
         RoutingEngine,
         RoutingStats,
         IngestMessageUseCase,
+        IngestBatcher,
         SetPresenceUseCase,
         OfferResponseUseCase,
         ConversationHandlingUseCase,

@@ -251,6 +251,76 @@ export class Arrive extends RoutingStep {
   }
 }
 
+/**
+ * Several messages delivered together, as the router batches them under load (one transaction for
+ * all): arrivals of several customers, or several messages of one customer, optionally with a
+ * redelivery of an earlier message in the same batch. Each new message must be stored once, the
+ * redelivery must be a duplicate, and nothing else about the batch may differ from one-by-one.
+ */
+export class ArriveTogether extends RoutingStep {
+  constructor(
+    private readonly arrivals: Array<{ channel: 'webchat' | 'voice' | 'sms'; customer: number }>,
+    private readonly redeliver: number | undefined,
+    private readonly crash: Crash,
+  ) {
+    super();
+  }
+
+  protected describe(): string {
+    const list = this.arrivals.map(({ channel, customer }) => `${channel} ${customer}`).join(', ');
+    const again = this.redeliver === undefined ? '' : `, redelivering #${this.redeliver}`;
+    return `ArriveTogether(${list}${again}${crashSuffix(this.crash)})`;
+  }
+
+  protected async act(model: RoutingModel, world: RouterWorld): Promise<StepExpectation> {
+    const fresh = this.arrivals.map(({ channel, customer }) => ({
+      what: `${channel} message of customer ${customer}`,
+      envelope: inboundEnvelopeSchema.parse(
+        buildEnvelope({
+          tenantId: model.tenant,
+          channel,
+          customer: { address: `+1555000000${customer}`, customerId: `cust-${customer}`, displayName: `Customer ${customer}` },
+          content: { text: 'hello again' },
+          receivedAt: world.clock.now().toISOString(),
+        }),
+      ),
+    }));
+    const earlier = this.redeliver === undefined || model.envelopes.length === 0 ? undefined : model.envelopes[this.redeliver % model.envelopes.length];
+    const batch = [...fresh.map(({ envelope }) => envelope), ...(earlier ? [earlier.envelope] : [])];
+    if (this.crash === 'before-commit') await world.crashIngestBatch(batch);
+    const fallbacksBefore = await world.batchFallbacks();
+    const settled = await world.ingestBatch(batch);
+    // Nothing runs beside this step: a batch that fell back to one by one would test the single path only.
+    if ((await world.batchFallbacks()) !== fallbacksBefore) {
+      throw new InvariantViolation(relabel(model, `the batch fell back to one-by-one at step ${model.step}\n  ${model.trace.join('\n  ')}`));
+    }
+    const notes: string[] = [];
+    fresh.forEach(({ what, envelope }, index) => {
+      const result = settled[index];
+      if (!result.ok) throw new InvariantViolation(relabel(model, `I4: ${what} failed in a batch: ${String(result.error)}\n  ${model.trace.join('\n  ')}`));
+      const { outcome } = result;
+      if (outcome.kind !== 'stored') {
+        throw new InvariantViolation(relabel(model, `I4: a new message in a batch was treated as a duplicate at step ${model.step}\n  ${model.trace.join('\n  ')}`));
+      }
+      model.arrivals.add(envelope.messageId);
+      const label = conversationLabel(model, outcome.conversationId);
+      model.envelopes.push({ what: `${what} on ${label} (step ${model.step})`, envelope });
+      notes.push(`${label} ${outcome.opened}, ${outcome.status}${outcome.agentId ? ` ${agentLabel(model, outcome.agentId)}` : ''}`);
+    });
+    if (earlier) {
+      const result = settled[fresh.length];
+      if (!result.ok || result.outcome.kind !== 'duplicate') {
+        throw new InvariantViolation(
+          relabel(model, `I7: redelivered ${earlier.what} in a batch was not a duplicate (${JSON.stringify(result)})\n  ${model.trace.join('\n  ')}`),
+        );
+      }
+      notes.push(`${earlier.what}: duplicate`);
+    }
+    this.note(model, notes.join('; '));
+    return {};
+  }
+}
+
 type Target = { agentId: string; conversation?: ConversationView };
 
 /** Resolves "the k-th item in `status`" (as its holder), or — stale, or nothing in that status — agent k and any conversation. */
@@ -503,6 +573,16 @@ export const routingCommands = (() => {
   const arrive = fc
     .tuple(fc.constantFrom<'webchat' | 'voice' | 'sms'>('webchat', 'voice', 'sms', 'sms'), fc.nat({ max: 2 }), fc.constantFrom(0, 0, 80), crash)
     .map(([channel, customer, priority, c]) => new Arrive(channel, customer, priority, c));
+  const arriveTogether = fc
+    .tuple(
+      fc.array(fc.record({ channel: fc.constantFrom<'webchat' | 'voice' | 'sms'>('webchat', 'sms', 'sms'), customer: fc.nat({ max: 2 }) }), {
+        minLength: 2,
+        maxLength: 4,
+      }),
+      fc.option(fc.nat(), { nil: undefined }),
+      fc.constantFrom<Crash>('none', 'none', 'before-commit'),
+    )
+    .map(([arrivals, redeliver, c]) => new ArriveTogether(arrivals, redeliver, c));
   const accept = fc.tuple(index, stale, crash).map(([k, s, c]) => new Accept(k, s, c));
   const decline = fc.tuple(index, stale, crash).map(([k, s, c]) => new Decline(k, s, c));
   const close = fc.tuple(index, stale, crash).map(([k, s, c]) => new Close(k, s, c));
@@ -549,6 +629,7 @@ export const routingCommands = (() => {
     arrive,
     arrive,
     arrive,
+    arriveTogether,
     accept,
     accept,
     decline,

@@ -10,7 +10,13 @@ import type { Pool } from 'pg';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { InboundEnvelope, RouterCommand } from '@app/contracts';
 import { CommandController, type CommandResult } from '../../../apps/router/src/commands/command.controller';
-import { IngestMessageUseCase, type IngestOutcome } from '../../../apps/router/src/ingest/ingest-message.use-case';
+import { routerMetrics } from '../../../apps/router/src/router.metrics';
+import {
+  IngestMessageUseCase,
+  type IngestOutcome,
+  type IngestRequest,
+  type IngestSettled,
+} from '../../../apps/router/src/ingest/ingest-message.use-case';
 import type { ManualClock } from '../../../apps/router/src/routing/clock';
 import { RoutingScheduler } from '../../../apps/router/src/timers/routing-scheduler';
 import { seedAgents } from '../database';
@@ -32,7 +38,8 @@ export interface RouterHandles {
 
 /** Private entry points used to replay the unit of work without committing it (a crash before commit). */
 interface IngestInternals {
-  ingest(runner: QueryRunner, envelope: InboundEnvelope, correlationId: string | undefined): Promise<unknown>;
+  ingest(runner: QueryRunner, envelope: InboundEnvelope, correlationId: string | undefined, events: unknown[]): Promise<unknown>;
+  ingestBatch(runner: QueryRunner, requests: IngestRequest[]): Promise<unknown>;
 }
 interface CommandInternals {
   apply(runner: QueryRunner, command: RouterCommand, events: unknown[]): Promise<unknown>;
@@ -87,7 +94,24 @@ export class RouterWorld {
   /** The router crashed after doing the work of this delivery but before committing it. */
   crashIngest(envelope: InboundEnvelope): Promise<void> {
     const useCase = this.handles.app.get(IngestMessageUseCase) as unknown as IngestInternals;
-    return this.rolledBack((runner) => useCase.ingest(runner, envelope, undefined));
+    return this.rolledBack((runner) => useCase.ingest(runner, envelope, undefined, []));
+  }
+
+  /** Messages delivered together, handled in one transaction as the router batches them under load. */
+  ingestBatch(envelopes: InboundEnvelope[]): Promise<IngestSettled[]> {
+    return this.handles.app.get(IngestMessageUseCase).executeBatch(envelopes.map((envelope) => ({ envelope, correlationId: undefined })));
+  }
+
+  /** How many ingest batches have rolled back and run one message at a time, in this process. */
+  async batchFallbacks(): Promise<number> {
+    const { values } = await routerMetrics.ingestBatchFallbacks.get();
+    return values[0]?.value ?? 0;
+  }
+
+  /** The router crashed after doing the work of a batch but before committing it. */
+  crashIngestBatch(envelopes: InboundEnvelope[]): Promise<void> {
+    const useCase = this.handles.app.get(IngestMessageUseCase) as unknown as IngestInternals;
+    return this.rolledBack((runner) => useCase.ingestBatch(runner, envelopes.map((envelope) => ({ envelope, correlationId: undefined }))));
   }
 
   crashCommand(command: RouterCommand): Promise<void> {

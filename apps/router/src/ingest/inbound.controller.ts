@@ -2,14 +2,14 @@ import { Controller, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { inboundEnvelopeSchema, routingKeys } from '@app/contracts';
 import { AmqpContext, PermanentMessageError } from '@app/messaging';
-import { IngestMessageUseCase } from './ingest-message.use-case';
+import { IngestBatcher } from './ingest-batcher';
 
 /** Validates every inbound envelope at the edge; a bad one is dead-lettered with the reason. */
 @Controller()
 export class InboundController {
   private readonly logger = new Logger(InboundController.name);
 
-  constructor(private readonly ingest: IngestMessageUseCase) {}
+  constructor(private readonly ingest: IngestBatcher) {}
 
   @EventPattern<string>(routingKeys.inboundAll)
   async onInbound(@Payload() payload: unknown, @Ctx() context: AmqpContext): Promise<void> {
@@ -22,7 +22,7 @@ export class InboundController {
       );
     }
     const correlationId = context.getCorrelationId() ?? envelope.correlationId ?? envelope.messageId;
-    const outcome = await this.ingest.execute(envelope, correlationId);
+    const outcome = await this.ingest.submit(envelope, correlationId);
     this.logger.log(
       {
         messageId: envelope.messageId,

@@ -6,6 +6,14 @@
  * to the customer's last agent), a message on a held thread goes to the holding agent and is never
  * re-routed. Events are written to the outbox in the same transaction; the caller acks only after
  * commit (I4, I7).
+ *
+ * Under load, envelopes come in batches (`executeBatch`, fed by `IngestBatcher`): one transaction for
+ * the batch, one statement that looks up every envelope's identity and open conversation (locked) and
+ * whether it was stored before, one statement that stores every follow-up on an open conversation;
+ * the rest (new and reopened conversations) take the single-envelope path inside the same
+ * transaction, and one outbox write carries every event. Whatever fails in a batch — a duplicate that
+ * raced in, a deadlock after the retries, one bad envelope — rolls the batch back and each envelope
+ * runs again on its own, so one message never fails another.
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -26,9 +34,9 @@ import { rankAt } from '../policy/aging.policy';
 import { PriorityPolicy } from '../policy/priority.policy';
 import { CustomerNotices } from '../routing/customer-notices';
 import { QueueResolver } from '../routing/queue-resolver';
-import { RoutingEngine } from '../routing/routing-engine';
+import { RoutingEngine, type RouteResult } from '../routing/routing-engine';
 import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
-import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
+import { withCorrelation, writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 
 export type IngestOutcome =
@@ -65,6 +73,85 @@ type IdentityWithOpenConversation = { id: string; customer_id: string } & {
 
 const threadKeyOf = (envelope: InboundEnvelope) => envelope.provider.threadId ?? '';
 
+export interface IngestRequest {
+  envelope: InboundEnvelope;
+  correlationId: string | undefined;
+}
+
+export type IngestSettled = { ok: true; outcome: IngestOutcome } | { ok: false; error: unknown };
+
+/** What the batch lookup finds for one envelope (by its index in the batch). */
+interface BatchLookupRow {
+  ord: number;
+  duplicate: boolean;
+  c_id: string | null;
+  c_status: ConversationRow['status'] | null;
+  c_assigned_agent_id: string | null;
+}
+
+/**
+ * Every envelope's open conversation on its identity and thread, locked, and whether its message was
+ * stored before. Envelopes come sorted by identity, so concurrent batches lock in the same order.
+ */
+const BATCH_LOOKUP = `
+  SELECT x.ord, c.id AS c_id, c.status AS c_status, c.assigned_agent_id AS c_assigned_agent_id,
+         (EXISTS (SELECT 1 FROM messages m WHERE m.id = x.message_id)
+          OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = x.tenant_id AND m.channel = x.channel
+                                                AND m.provider_message_id = x.provider_message_id)) AS duplicate
+    FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[])
+      AS x(ord, tenant_id, channel, address, thread_key, message_id, provider_message_id)
+    LEFT JOIN channel_identities i ON i.tenant_id = x.tenant_id AND i.channel = x.channel AND i.address = x.address
+    LEFT JOIN LATERAL (
+      SELECT id, status, assigned_agent_id FROM conversations
+       WHERE identity_id = i.id AND thread_key = x.thread_key AND status <> 'closed' FOR UPDATE) c ON true`;
+
+/**
+ * Stores follow-ups on open conversations (already locked): each conversation's sequence moves on by
+ * its number of messages, and its messages take the numbers in arrival order. Messages of one batch
+ * share the transaction's time, so each is a microsecond after the one before, keeping history order.
+ */
+const STORE_FOLLOW_UPS = `
+  WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
+      ord int, id uuid, tenant_id text, conversation_id uuid, channel text, provider_message_id text,
+      provider_thread_id text, body text, attachments jsonb, attributes jsonb, priority int,
+      provider_timestamp timestamptz, received_at timestamptz, correlation_id text)
+  ), numbered AS (
+    SELECT x.*, row_number() OVER (PARTITION BY conversation_id ORDER BY ord)::int AS n,
+           count(*) OVER (PARTITION BY conversation_id)::int AS total,
+           max(priority) OVER (PARTITION BY conversation_id) AS top,
+           row_number() OVER (ORDER BY ord) - 1 AS step
+      FROM input x
+  ), counted AS (
+    UPDATE conversations c
+       SET message_seq = c.message_seq + n.total, last_message_at = now(), priority = GREATEST(c.priority, n.top),
+           updated_at = now()
+      FROM numbered n
+     WHERE n.n = 1 AND c.id = n.conversation_id
+    RETURNING c.id, c.message_seq
+  )
+  INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id,
+                        provider_thread_id, body, attachments, attributes, priority, provider_timestamp,
+                        received_at, correlation_id, seq, created_at)
+  SELECT n.id, n.tenant_id, n.conversation_id, n.channel, 'inbound', 'customer', n.provider_message_id,
+         n.provider_thread_id, n.body, n.attachments, n.attributes, n.priority, n.provider_timestamp,
+         n.received_at, n.correlation_id, counted.message_seq - n.total + n.n, now() + make_interval(secs => n.step / 1e6)
+    FROM numbered n JOIN counted ON counted.id = n.conversation_id
+   ORDER BY n.ord
+  ON CONFLICT DO NOTHING RETURNING id`;
+
+const settle = (work: Promise<IngestOutcome>): Promise<IngestSettled> =>
+  work.then(
+    (outcome) => ({ ok: true as const, outcome }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+const identityOrder = (a: InboundEnvelope, b: InboundEnvelope): number =>
+  a.tenantId.localeCompare(b.tenantId) ||
+  a.channel.localeCompare(b.channel) ||
+  a.customer.address.localeCompare(b.customer.address) ||
+  threadKeyOf(a).localeCompare(threadKeyOf(b));
+
 class DuplicateMessage extends Error {}
 
 @Injectable()
@@ -82,52 +169,216 @@ export class IngestMessageUseCase {
   async execute(envelope: InboundEnvelope, correlationId: string | undefined): Promise<IngestOutcome> {
     let outcome: IngestOutcome;
     try {
-      outcome = await inTransaction(this.dataSource, (runner) => this.ingest(runner, envelope, correlationId));
+      outcome = await inTransaction(this.dataSource, async (runner) => {
+        const events: OutboxEvent[] = [];
+        const stored = await this.ingest(runner, envelope, correlationId, events);
+        await writeOutbox(runner, events, correlationId);
+        return stored;
+      });
     } catch (error) {
       if (!(error instanceof DuplicateMessage)) throw error;
       outcome = { kind: 'duplicate' };
     }
-    routerMetrics.messages.inc({ channel: envelope.channel, outcome: outcome.kind });
-    if (outcome.kind === 'stored' && outcome.status === 'queued' && outcome.opened !== 'continued') {
-      outcome = await this.routeAfterCommit(outcome, correlationId);
-    }
-    if (outcome.kind === 'stored') this.outbox.kick();
-    return outcome;
+    const [settled] = await this.afterCommit([{ envelope, correlationId }], [outcome]);
+    if (!settled.ok) throw settled.error;
+    return settled.outcome;
   }
 
   /**
-   * Closes the lost-wakeup window: an agent may have freed capacity while this item was being
-   * committed, draining before the item was visible. One more attempt after commit either finds
-   * that capacity or waits on the agent row of the transaction still freeing it.
+   * Several envelopes in one transaction (see the file's comment). Settles each envelope on its own:
+   * the batch commits whole, or every envelope runs again through `execute` and succeeds or fails alone.
    */
-  private async routeAfterCommit(
-    outcome: Extract<IngestOutcome, { kind: 'stored' }>,
-    correlationId: string | undefined,
-  ): Promise<IngestOutcome> {
-    const routed = await inTransaction(this.dataSource, async (runner) => {
-      const events: OutboxEvent[] = [];
-      const result = await this.engine.route(runner, outcome.conversationId, 'router', events);
-      await writeOutbox(runner, events, correlationId);
-      return result;
+  async executeBatch(requests: IngestRequest[]): Promise<IngestSettled[]> {
+    if (requests.length === 1) return [await settle(this.execute(requests[0].envelope, requests[0].correlationId))];
+    routerMetrics.ingestBatchSize.observe(requests.length);
+    let outcomes: IngestOutcome[];
+    try {
+      outcomes = await inTransaction(this.dataSource, (runner) => this.ingestBatch(runner, requests));
+    } catch {
+      routerMetrics.ingestBatchFallbacks.inc();
+      return Promise.all(requests.map((request) => settle(this.execute(request.envelope, request.correlationId))));
+    }
+    return this.afterCommit(requests, outcomes);
+  }
+
+  /**
+   * After commit: counts outcomes, then gives new and reopened conversations still queued one more
+   * routing attempt, all in one transaction. That closes the lost-wakeup window: an agent may have
+   * freed capacity while the items were being committed, draining before they were visible. One more
+   * attempt either finds that capacity or waits on the agent row of the transaction still freeing it.
+   * If that attempt fails, the envelopes it was for fail (their redelivery finds them stored).
+   */
+  private async afterCommit(requests: IngestRequest[], outcomes: IngestOutcome[]): Promise<IngestSettled[]> {
+    const settled: IngestSettled[] = outcomes.map((outcome) => ({ ok: true, outcome }));
+    const waiting: number[] = [];
+    outcomes.forEach((outcome, index) => {
+      routerMetrics.messages.inc({ channel: requests[index].envelope.channel, outcome: outcome.kind });
+      if (outcome.kind === 'stored' && outcome.status === 'queued' && outcome.opened !== 'continued') waiting.push(index);
     });
-    return routed.status === 'queued' ? outcome : { ...outcome, status: routed.status, agentId: routed.agentId };
+    if (waiting.length > 0) {
+      try {
+        const routed = await inTransaction(this.dataSource, async (runner) => {
+          const events: OutboxEvent[] = [];
+          const results: RouteResult[] = [];
+          for (const index of waiting) {
+            const own: OutboxEvent[] = [];
+            const outcome = outcomes[index] as Extract<IngestOutcome, { kind: 'stored' }>;
+            results.push(await this.engine.route(runner, outcome.conversationId, 'router', own));
+            events.push(...withCorrelation(own, requests[index].correlationId));
+          }
+          await writeOutbox(runner, events);
+          return results;
+        });
+        waiting.forEach((index, at) => {
+          const result = routed[at];
+          const outcome = outcomes[index] as Extract<IngestOutcome, { kind: 'stored' }>;
+          if (result.status !== 'queued') settled[index] = { ok: true, outcome: { ...outcome, status: result.status, agentId: result.agentId } };
+        });
+      } catch (error) {
+        for (const index of waiting) settled[index] = { ok: false, error };
+      }
+    }
+    if (outcomes.some((outcome) => outcome.kind === 'stored')) this.outbox.kick();
+    return settled;
+  }
+
+  private async ingestBatch(runner: QueryRunner, requests: IngestRequest[]): Promise<IngestOutcome[]> {
+    const order = requests.map((_, index) => index).sort((a, b) => identityOrder(requests[a].envelope, requests[b].envelope));
+    const column = <T>(pick: (envelope: InboundEnvelope) => T) => order.map((index) => pick(requests[index].envelope));
+    const found = await rows<BatchLookupRow>(runner, BATCH_LOOKUP, [
+      order,
+      column((envelope) => envelope.tenantId),
+      column((envelope) => envelope.channel),
+      column((envelope) => envelope.customer.address),
+      column(threadKeyOf),
+      column((envelope) => envelope.messageId),
+      column((envelope) => envelope.provider.messageId),
+    ]);
+    const byIndex = new Map(found.map((row) => [row.ord, row]));
+
+    const outcomes: IngestOutcome[] = new Array<IngestOutcome>(requests.length);
+    const followUps: Array<{ index: number; row: BatchLookupRow }> = [];
+    const others: number[] = [];
+    const seen = new Set<string>();
+    // Arrival order from here on: one conversation's messages are numbered as they came.
+    for (let index = 0; index < requests.length; index += 1) {
+      const { envelope } = requests[index];
+      const row = byIndex.get(index);
+      if (!row) throw new Error(`batch lookup returned no row for envelope ${index}`);
+      const keys = [envelope.messageId, `${envelope.tenantId}\u0000${envelope.channel}\u0000${envelope.provider.messageId}`];
+      if (row.duplicate || keys.some((key) => seen.has(key))) {
+        outcomes[index] = { kind: 'duplicate' };
+        continue;
+      }
+      for (const key of keys) seen.add(key);
+      if (row.c_id) followUps.push({ index, row });
+      else others.push(index);
+    }
+
+    const events: OutboxEvent[] = [];
+    if (followUps.length > 0) await this.storeFollowUps(runner, requests, followUps, outcomes, events);
+    for (const index of others) {
+      const { envelope, correlationId } = requests[index];
+      const own: OutboxEvent[] = [];
+      outcomes[index] = await this.ingest(runner, envelope, correlationId, own);
+      events.push(...withCorrelation(own, correlationId));
+    }
+    await writeOutbox(runner, events);
+    return outcomes;
+  }
+
+  private async storeFollowUps(
+    runner: QueryRunner,
+    requests: IngestRequest[],
+    followUps: Array<{ index: number; row: BatchLookupRow }>,
+    outcomes: IngestOutcome[],
+    events: OutboxEvent[],
+  ): Promise<void> {
+    const input = followUps.map(({ index, row }) => {
+      const { envelope, correlationId } = requests[index];
+      return {
+        ord: index,
+        id: envelope.messageId,
+        tenant_id: envelope.tenantId,
+        conversation_id: row.c_id,
+        channel: envelope.channel,
+        provider_message_id: envelope.provider.messageId,
+        provider_thread_id: envelope.provider.threadId ?? null,
+        body: envelope.content.text ?? null,
+        attachments: envelope.content.attachments,
+        attributes: envelope.attributes,
+        priority: this.scoreOf(envelope).priority,
+        provider_timestamp: envelope.providerTimestamp ?? null,
+        received_at: envelope.receivedAt,
+        correlation_id: correlationId ?? null,
+      };
+    });
+    const inserted = await rows<{ id: string }>(runner, STORE_FOLLOW_UPS, [JSON.stringify(input)]);
+    // A concurrent delivery of one of these messages won the race: the batch falls back to one by one.
+    if (inserted.length !== input.length) throw new DuplicateMessage();
+    for (const { index, row } of followUps) {
+      const { envelope, correlationId } = requests[index];
+      const conversation = { id: row.c_id!, status: row.c_status!, assigned_agent_id: row.c_assigned_agent_id };
+      const own: OutboxEvent[] = [];
+      this.announceFollowUp(own, envelope, conversation, correlationId);
+      events.push(...withCorrelation(own, correlationId));
+      outcomes[index] = {
+        kind: 'stored',
+        conversationId: conversation.id,
+        status: conversation.status,
+        agentId: conversation.assigned_agent_id ?? undefined,
+        opened: 'continued',
+      };
+    }
+  }
+
+  /** A customer message on an open conversation goes to whoever holds it: the bot, or the agent. */
+  private announceFollowUp(
+    events: OutboxEvent[],
+    envelope: InboundEnvelope,
+    conversation: Pick<ConversationRow, 'id' | 'status' | 'assigned_agent_id'>,
+    correlationId: string | undefined,
+  ): void {
+    if (conversation.status === 'bot') {
+      this.bots.forward(events, { id: conversation.id, tenant_id: envelope.tenantId, channel: envelope.channel }, envelope.messageId);
+      return;
+    }
+    if (conversation.status !== 'assigned' || !conversation.assigned_agent_id) return;
+    const agentId = conversation.assigned_agent_id;
+    const event: AgentMessageEvent = {
+      eventId: randomUUID(),
+      occurredAt: this.engine.now().toISOString(),
+      tenantId: envelope.tenantId,
+      conversationId: conversation.id,
+      correlationId,
+      type: 'agent.message',
+      agentId,
+      channel: envelope.channel,
+      messageId: envelope.messageId,
+    };
+    events.push({ exchange: EXCHANGES.agent, routingKey: routingKeys.agent(agentId, 'message'), payload: event, correlationId });
+  }
+
+  private scoreOf(envelope: InboundEnvelope) {
+    return this.priority.score({
+      explicitPriority: envelope.priority,
+      text: envelope.content.text,
+      attributes: envelope.attributes,
+    });
   }
 
   private async ingest(
     runner: QueryRunner,
     envelope: InboundEnvelope,
     correlationId: string | undefined,
+    events: OutboxEvent[],
   ): Promise<IngestOutcome> {
     // No separate duplicate check: a redelivered provider message (or envelope id) conflicts on the
     // message insert below, which rolls the whole transaction back, whatever it changed before.
     const identity = await this.resolveIdentity(runner, envelope);
     let mode = envelope.mode ?? DEFAULT_CHANNEL_MODE[envelope.channel];
-    const score = this.priority.score({
-      explicitPriority: envelope.priority,
-      text: envelope.content.text,
-      attributes: envelope.attributes,
-    });
-    const { conversation, opened } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
+    const score = this.scoreOf(envelope);
+    const { conversation, opened, botFirst } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
 
     // The conversation row is locked by now: the sequence number and the message are stored together.
     const inserted = await rows(
@@ -161,7 +412,6 @@ export class IngestMessageUseCase {
     // Stored before (a redelivery), or a concurrent delivery of the same provider message won the race.
     if (inserted.length === 0) throw new DuplicateMessage();
 
-    const events: OutboxEvent[] = [];
     const base = {
       occurredAt: this.engine.now().toISOString(),
       tenantId: envelope.tenantId,
@@ -170,21 +420,7 @@ export class IngestMessageUseCase {
     };
 
     if (opened === 'continued') {
-      if (conversation.status === 'bot') {
-        this.bots.forward(events, { id: conversation.id, tenant_id: envelope.tenantId, channel: envelope.channel }, envelope.messageId);
-      } else if (conversation.status === 'assigned' && conversation.assigned_agent_id) {
-        const agentId = conversation.assigned_agent_id;
-        const event: AgentMessageEvent = {
-          ...base,
-          eventId: randomUUID(),
-          type: 'agent.message',
-          agentId,
-          channel: envelope.channel,
-          messageId: envelope.messageId,
-        };
-        events.push({ exchange: EXCHANGES.agent, routingKey: routingKeys.agent(agentId, 'message'), payload: event, correlationId });
-      }
-      await writeOutbox(runner, events, correlationId);
+      this.announceFollowUp(events, envelope, conversation, correlationId);
       return {
         kind: 'stored',
         conversationId: conversation.id,
@@ -207,8 +443,7 @@ export class IngestMessageUseCase {
       'router',
       { priority: score.priority, reasons: score.reasons },
     );
-    if (await this.bots.start(runner, conversation.id, envelope.messageId, events)) {
-      await writeOutbox(runner, events, correlationId);
+    if (botFirst && (await this.bots.start(runner, conversation.id, envelope.messageId, events))) {
       return { kind: 'stored', conversationId: conversation.id, status: 'bot', opened };
     }
     if (mode === 'sync' && (await this.closedAndDowngrades(runner, conversation.id))) {
@@ -220,7 +455,6 @@ export class IngestMessageUseCase {
       events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
       await this.notices.forQueued(runner, conversation.id, events);
     }
-    await writeOutbox(runner, events, correlationId);
     return { kind: 'stored', conversationId: conversation.id, status: routed.status, agentId: routed.agentId, opened };
   }
 
@@ -325,7 +559,7 @@ export class IngestMessageUseCase {
     identity: ResolvedIdentity,
     mode: Mode,
     priority: number,
-  ): Promise<{ conversation: ConversationRow; opened: 'new' | 'reopened' | 'continued' }> {
+  ): Promise<{ conversation: ConversationRow; opened: 'new' | 'reopened' | 'continued'; botFirst: boolean }> {
     const threadKey = threadKeyOf(envelope);
     const lookup = async () =>
       (
@@ -337,7 +571,7 @@ export class IngestMessageUseCase {
         )
       )[0];
     const open = identity.open === undefined ? await lookup() : identity.open;
-    if (open) return { conversation: open, opened: 'continued' };
+    if (open) return { conversation: open, opened: 'continued', botFirst: false };
 
     const queue = await this.queues.resolve(runner, envelope.tenantId, envelope.channel, envelope.attributes.queue);
     const now = this.engine.now();
@@ -345,7 +579,7 @@ export class IngestMessageUseCase {
 
     // Async threads never really end: a customer who writes again within the window continues
     // the same conversation (and history), routed back to the last agent when they have room.
-    const reopened = await rows<ConversationRow>(
+    const reopened = await rows<ConversationRow & { bot_first: boolean }>(
       runner,
       `UPDATE conversations c
           SET status = 'queued', queue_id = q.id, queued_at = $3, queue_entered_at = $3, rank_at = $4, closed_at = NULL,
@@ -357,12 +591,13 @@ export class IngestMessageUseCase {
                  ORDER BY closed_at DESC LIMIT 1)
           AND q.tenant_id = c.tenant_id AND q.id = COALESCE(c.queue_id, $6)
           AND c.closed_at > $3::timestamptz - make_interval(secs => q.reopen_window_s)
-        RETURNING c.id, c.status, c.mode, c.assigned_agent_id, c.customer_id`,
+        RETURNING c.id, c.status, c.mode, c.assigned_agent_id, c.customer_id, q.bot_first`,
       [identity.id, threadKey, now, rank, priority, queue.id],
     );
     if (reopened[0]) {
-      await this.startTimings(runner, reopened[0].id, now);
-      return { conversation: reopened[0], opened: 'reopened' };
+      const { bot_first: botFirst, ...conversation } = reopened[0];
+      await this.startTimings(runner, conversation.id, now);
+      return { conversation, opened: 'reopened', botFirst };
     }
 
     // A new conversation inherits the customer's last agent (any channel) for stickiness.
@@ -394,11 +629,11 @@ export class IngestMessageUseCase {
     );
     if (inserted[0]) {
       await this.startTimings(runner, inserted[0].id, now);
-      return { conversation: inserted[0], opened: 'new' };
+      return { conversation: inserted[0], opened: 'new', botFirst: queue.bot_first };
     }
     const raced = await lookup();
     if (!raced) throw new Error('open conversation vanished during resolution');
-    return { conversation: raced, opened: 'continued' };
+    return { conversation: raced, opened: 'continued', botFirst: false };
   }
 
   private async startTimings(runner: QueryRunner, conversationId: string, at: Date): Promise<void> {

@@ -14,28 +14,32 @@ export interface OutboxEvent {
   correlationId?: string;
 }
 
+/** Stamps `correlationId` on every event that has none: everything a message or command causes carries its id. */
+export function withCorrelation(events: OutboxEvent[], correlationId: string | undefined): OutboxEvent[] {
+  if (!correlationId) return events;
+  for (const event of events) {
+    event.correlationId ??= correlationId;
+    event.payload.correlationId ??= correlationId;
+  }
+  return events;
+}
+
 /**
  * One statement per transaction: the rows go to the outbox in order, and events for an agent's
  * desktop are also kept in the agent event journal, from which a reconnecting desktop is replayed
  * what it missed. Command results are answers to one request, not state, and are not journaled.
- * `correlationId` stamps every event that has none: everything a message or command causes carries its id.
+ * `correlationId` stamps every event that has none (`withCorrelation`).
  */
 export async function writeOutbox(runner: QueryRunner, events: OutboxEvent[], correlationId?: string): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map((event, ord) => {
-    if (correlationId) {
-      event.correlationId ??= correlationId;
-      event.payload.correlationId ??= correlationId;
-    }
-    return {
-      message_id: event.payload.eventId ?? randomUUID(),
-      exchange: event.exchange,
-      routing_key: event.routingKey,
-      payload: event.payload,
-      headers: event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {},
-      ord,
-    };
-  });
+  const rows = withCorrelation(events, correlationId).map((event, ord) => ({
+    message_id: event.payload.eventId ?? randomUUID(),
+    exchange: event.exchange,
+    routing_key: event.routingKey,
+    payload: event.payload,
+    headers: event.correlationId ? { [HEADERS.correlationId]: event.correlationId } : {},
+    ord,
+  }));
   await runner.query(
     `WITH input AS (
        SELECT * FROM jsonb_to_recordset($1::jsonb)

@@ -12,9 +12,10 @@ export interface ResolvedQueue {
   base_priority: number;
   aging_per_minute: number;
   reopen_window_s: number;
+  bot_first: boolean;
 }
 
-const COLUMNS = 'id, base_priority, aging_per_minute, reopen_window_s';
+const COLUMNS = 'id, base_priority, aging_per_minute, reopen_window_s, bot_first';
 
 @Injectable()
 export class QueueResolver {
