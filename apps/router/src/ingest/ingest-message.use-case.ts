@@ -34,7 +34,12 @@ import { rankAt } from '../policy/aging.policy';
 import { PriorityPolicy } from '../policy/priority.policy';
 import { CustomerNotices } from '../routing/customer-notices';
 import { QueueResolver } from '../routing/queue-resolver';
-import { RoutingEngine, type RouteResult } from '../routing/routing-engine';
+import {
+  CONVERSATION_COLUMNS,
+  RoutingEngine,
+  type ConversationRow as RoutableConversation,
+  type RouteResult,
+} from '../routing/routing-engine';
 import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { withCorrelation, writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
@@ -58,12 +63,20 @@ interface ConversationRow {
 }
 
 const OPEN_CONVERSATION_COLUMNS = 'id, status, mode, assigned_agent_id, customer_id';
+const ROUTABLE_COLUMNS_OF_C = CONVERSATION_COLUMNS.split(', ')
+  .map((column) => `c.${column}`)
+  .join(', ');
+
+/** A new or reopened conversation, as the routing engine reads it (locked by this transaction). */
+type OpenedConversation = ConversationRow & RoutableConversation;
 
 interface ResolvedIdentity {
   id: string;
   customerId: string;
   /** The open conversation on the envelope's thread, locked; undefined when not looked up yet. */
   open: ConversationRow | null | undefined;
+  /** Created by this transaction: it has no conversations, closed or open. */
+  fresh: boolean;
 }
 
 /** The identity row and, prefixed `c_`, its open conversation's columns (all null when there is none). */
@@ -83,18 +96,21 @@ export type IngestSettled = { ok: true; outcome: IngestOutcome } | { ok: false; 
 /** What the batch lookup finds for one envelope (by its index in the batch). */
 interface BatchLookupRow {
   ord: number;
+  identity_id: string | null;
+  customer_id: string | null;
   duplicate: boolean;
   c_id: string | null;
-  c_status: ConversationRow['status'] | null;
-  c_assigned_agent_id: string | null;
 }
 
+type LockedConversation = Pick<ConversationRow, 'id' | 'status' | 'assigned_agent_id'>;
+
 /**
- * Every envelope's open conversation on its identity and thread, locked, and whether its message was
- * stored before. Envelopes come sorted by identity, so concurrent batches lock in the same order.
+ * Every envelope's identity and open conversation on its thread, and whether its message was stored
+ * before; read without locks (`LOCK_OPEN` locks what is found). Envelopes come sorted by identity, so
+ * concurrent batches' later steps meet rows in the same order.
  */
 const BATCH_LOOKUP = `
-  SELECT x.ord, c.id AS c_id, c.status AS c_status, c.assigned_agent_id AS c_assigned_agent_id,
+  SELECT x.ord, i.id AS identity_id, i.customer_id, c.id AS c_id,
          (EXISTS (SELECT 1 FROM messages m WHERE m.id = x.message_id)
           OR EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = x.tenant_id AND m.channel = x.channel
                                                 AND m.provider_message_id = x.provider_message_id)) AS duplicate
@@ -102,8 +118,18 @@ const BATCH_LOOKUP = `
       AS x(ord, tenant_id, channel, address, thread_key, message_id, provider_message_id)
     LEFT JOIN channel_identities i ON i.tenant_id = x.tenant_id AND i.channel = x.channel AND i.address = x.address
     LEFT JOIN LATERAL (
-      SELECT id, status, assigned_agent_id FROM conversations
-       WHERE identity_id = i.id AND thread_key = x.thread_key AND status <> 'closed' FOR UPDATE) c ON true`;
+      SELECT id FROM conversations
+       WHERE identity_id = i.id AND thread_key = x.thread_key AND status <> 'closed') c ON true`;
+
+/**
+ * Locks the open conversations the lookup found, as they are now, skipping any another transaction
+ * holds: a batch never waits for another while holding its own locks. The envelopes of a skipped
+ * conversation (or of one closed meanwhile) are handled on their own after the batch.
+ */
+const LOCK_OPEN = `
+  SELECT id, status, assigned_agent_id FROM conversations
+   WHERE id = ANY ($1::uuid[]) AND status <> 'closed'
+   ORDER BY id FOR NO KEY UPDATE SKIP LOCKED`;
 
 /**
  * Stores follow-ups on open conversations (already locked): each conversation's sequence moves on by
@@ -191,14 +217,28 @@ export class IngestMessageUseCase {
   async executeBatch(requests: IngestRequest[]): Promise<IngestSettled[]> {
     if (requests.length === 1) return [await settle(this.execute(requests[0].envelope, requests[0].correlationId))];
     routerMetrics.ingestBatchSize.observe(requests.length);
-    let outcomes: IngestOutcome[];
+    let outcomes: Array<IngestOutcome | undefined>;
     try {
       outcomes = await inTransaction(this.dataSource, (runner) => this.ingestBatch(runner, requests));
     } catch {
       routerMetrics.ingestBatchFallbacks.inc();
       return Promise.all(requests.map((request) => settle(this.execute(request.envelope, request.correlationId))));
     }
-    return this.afterCommit(requests, outcomes);
+    const done = requests.flatMap((request, index) => {
+      const outcome = outcomes[index];
+      return outcome ? [{ request, index, outcome }] : [];
+    });
+    const settled = new Array<IngestSettled>(requests.length);
+    const committed = await this.afterCommit(
+      done.map(({ request }) => request),
+      done.map(({ outcome }) => outcome),
+    );
+    done.forEach(({ index }, at) => (settled[index] = committed[at]));
+    // Envelopes whose conversation another transaction held: one at a time, in arrival order.
+    for (let index = 0; index < requests.length; index += 1) {
+      if (!outcomes[index]) settled[index] = await settle(this.execute(requests[index].envelope, requests[index].correlationId));
+    }
+    return settled;
   }
 
   /**
@@ -242,7 +282,8 @@ export class IngestMessageUseCase {
     return settled;
   }
 
-  private async ingestBatch(runner: QueryRunner, requests: IngestRequest[]): Promise<IngestOutcome[]> {
+  /** The outcome of each envelope, or undefined for one left to run on its own after the batch. */
+  private async ingestBatch(runner: QueryRunner, requests: IngestRequest[]): Promise<Array<IngestOutcome | undefined>> {
     const order = requests.map((_, index) => index).sort((a, b) => identityOrder(requests[a].envelope, requests[b].envelope));
     const column = <T>(pick: (envelope: InboundEnvelope) => T) => order.map((index) => pick(requests[index].envelope));
     const found = await rows<BatchLookupRow>(runner, BATCH_LOOKUP, [
@@ -255,9 +296,13 @@ export class IngestMessageUseCase {
       column((envelope) => envelope.provider.messageId),
     ]);
     const byIndex = new Map(found.map((row) => [row.ord, row]));
+    const open = [...new Set(found.flatMap((row) => (row.c_id ? [row.c_id] : [])))].sort();
+    const locked = new Map(
+      open.length === 0 ? [] : (await rows<LockedConversation>(runner, LOCK_OPEN, [open])).map((row) => [row.id, row]),
+    );
 
-    const outcomes: IngestOutcome[] = new Array<IngestOutcome>(requests.length);
-    const followUps: Array<{ index: number; row: BatchLookupRow }> = [];
+    const outcomes = new Array<IngestOutcome | undefined>(requests.length);
+    const followUps: Array<{ index: number; conversation: LockedConversation }> = [];
     const others: number[] = [];
     const seen = new Set<string>();
     // Arrival order from here on: one conversation's messages are numbered as they came.
@@ -271,8 +316,8 @@ export class IngestMessageUseCase {
         continue;
       }
       for (const key of keys) seen.add(key);
-      if (row.c_id) followUps.push({ index, row });
-      else others.push(index);
+      if (!row.c_id) others.push(index);
+      else if (locked.has(row.c_id)) followUps.push({ index, conversation: locked.get(row.c_id)! });
     }
 
     const events: OutboxEvent[] = [];
@@ -280,7 +325,10 @@ export class IngestMessageUseCase {
     for (const index of others) {
       const { envelope, correlationId } = requests[index];
       const own: OutboxEvent[] = [];
-      outcomes[index] = await this.ingest(runner, envelope, correlationId, own);
+      // The lookup found no open conversation: only the identity (if any) is left to resolve.
+      const row = byIndex.get(index)!;
+      const known = row.identity_id ? { id: row.identity_id, customerId: row.customer_id!, open: null, fresh: false } : undefined;
+      outcomes[index] = await this.ingest(runner, envelope, correlationId, own, known);
       events.push(...withCorrelation(own, correlationId));
     }
     await writeOutbox(runner, events);
@@ -290,17 +338,17 @@ export class IngestMessageUseCase {
   private async storeFollowUps(
     runner: QueryRunner,
     requests: IngestRequest[],
-    followUps: Array<{ index: number; row: BatchLookupRow }>,
-    outcomes: IngestOutcome[],
+    followUps: Array<{ index: number; conversation: LockedConversation }>,
+    outcomes: Array<IngestOutcome | undefined>,
     events: OutboxEvent[],
   ): Promise<void> {
-    const input = followUps.map(({ index, row }) => {
+    const input = followUps.map(({ index, conversation }) => {
       const { envelope, correlationId } = requests[index];
       return {
         ord: index,
         id: envelope.messageId,
         tenant_id: envelope.tenantId,
-        conversation_id: row.c_id,
+        conversation_id: conversation.id,
         channel: envelope.channel,
         provider_message_id: envelope.provider.messageId,
         provider_thread_id: envelope.provider.threadId ?? null,
@@ -316,9 +364,8 @@ export class IngestMessageUseCase {
     const inserted = await rows<{ id: string }>(runner, STORE_FOLLOW_UPS, [JSON.stringify(input)]);
     // A concurrent delivery of one of these messages won the race: the batch falls back to one by one.
     if (inserted.length !== input.length) throw new DuplicateMessage();
-    for (const { index, row } of followUps) {
+    for (const { index, conversation } of followUps) {
       const { envelope, correlationId } = requests[index];
-      const conversation = { id: row.c_id!, status: row.c_status!, assigned_agent_id: row.c_assigned_agent_id };
       const own: OutboxEvent[] = [];
       this.announceFollowUp(own, envelope, conversation, correlationId);
       events.push(...withCorrelation(own, correlationId));
@@ -372,13 +419,14 @@ export class IngestMessageUseCase {
     envelope: InboundEnvelope,
     correlationId: string | undefined,
     events: OutboxEvent[],
+    known?: ResolvedIdentity,
   ): Promise<IngestOutcome> {
     // No separate duplicate check: a redelivered provider message (or envelope id) conflicts on the
     // message insert below, which rolls the whole transaction back, whatever it changed before.
-    const identity = await this.resolveIdentity(runner, envelope);
+    const identity = known ?? (await this.resolveIdentity(runner, envelope));
     let mode = envelope.mode ?? DEFAULT_CHANNEL_MODE[envelope.channel];
     const score = this.scoreOf(envelope);
-    const { conversation, opened, botFirst } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
+    const { conversation, opened, botFirst, routable } = await this.resolveConversation(runner, envelope, identity, mode, score.priority);
 
     // The conversation row is locked by now: the sequence number and the message are stored together.
     const inserted = await rows(
@@ -446,10 +494,14 @@ export class IngestMessageUseCase {
     if (botFirst && (await this.bots.start(runner, conversation.id, envelope.messageId, events))) {
       return { kind: 'stored', conversationId: conversation.id, status: 'bot', opened };
     }
+    let downgraded = false;
     if (mode === 'sync' && (await this.closedAndDowngrades(runner, conversation.id))) {
-      if (await this.engine.downgrade(runner, conversation.id, 'after-hours', events)) mode = 'async';
+      downgraded = await this.engine.downgrade(runner, conversation.id, 'after-hours', events);
+      if (downgraded) mode = 'async';
     }
-    const routed = await this.engine.route(runner, conversation.id, 'router', events);
+    const routed = await this.engine.route(runner, conversation.id, 'router', events, {
+      locked: downgraded ? undefined : routable,
+    });
     if (routed.status === 'queued') {
       routerMetrics.queued.inc({ mode });
       events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
@@ -507,7 +559,7 @@ export class IngestMessageUseCase {
               assigned_agent_id: existing.c_assigned_agent_id,
               customer_id: existing.c_customer_id!,
             };
-      return { id: existing.id, customerId: existing.customer_id, open };
+      return { id: existing.id, customerId: existing.customer_id, open, fresh: false };
     }
 
     const customerId = await this.resolveCustomer(runner, envelope);
@@ -518,7 +570,7 @@ export class IngestMessageUseCase {
        ON CONFLICT (tenant_id, channel, address) DO NOTHING RETURNING id`,
       [randomUUID(), envelope.tenantId, customerId, envelope.channel, envelope.customer.address, envelope.customer.displayName ?? null],
     );
-    if (created[0]) return { id: created[0].id, customerId, open: null };
+    if (created[0]) return { id: created[0].id, customerId, open: null, fresh: true };
     // Another delivery created the identity first; use theirs.
     const [winner] = await rows<{ id: string; customer_id: string }>(
       runner,
@@ -529,7 +581,7 @@ export class IngestMessageUseCase {
     if (!envelope.customer.customerId) {
       await runner.query(`DELETE FROM customers WHERE id = $1`, [customerId]);
     }
-    return { id: winner.id, customerId: winner.customer_id, open: undefined };
+    return { id: winner.id, customerId: winner.customer_id, open: undefined, fresh: false };
   }
 
   private async resolveCustomer(runner: QueryRunner, envelope: InboundEnvelope): Promise<string> {
@@ -559,7 +611,13 @@ export class IngestMessageUseCase {
     identity: ResolvedIdentity,
     mode: Mode,
     priority: number,
-  ): Promise<{ conversation: ConversationRow; opened: 'new' | 'reopened' | 'continued'; botFirst: boolean }> {
+  ): Promise<{
+    conversation: ConversationRow;
+    opened: 'new' | 'reopened' | 'continued';
+    botFirst: boolean;
+    /** New and reopened conversations: the whole row, so routing does not read it again. */
+    routable?: OpenedConversation;
+  }> {
     const threadKey = threadKeyOf(envelope);
     const lookup = async () =>
       (
@@ -579,7 +637,7 @@ export class IngestMessageUseCase {
 
     // Async threads never really end: a customer who writes again within the window continues
     // the same conversation (and history), routed back to the last agent when they have room.
-    const reopened = await rows<ConversationRow & { bot_first: boolean }>(
+    const reopened = identity.fresh ? [] : await rows<OpenedConversation & { bot_first: boolean }>(
       runner,
       `UPDATE conversations c
           SET status = 'queued', queue_id = q.id, queued_at = $3, queue_entered_at = $3, rank_at = $4, closed_at = NULL,
@@ -591,19 +649,20 @@ export class IngestMessageUseCase {
                  ORDER BY closed_at DESC LIMIT 1)
           AND q.tenant_id = c.tenant_id AND q.id = COALESCE(c.queue_id, $6)
           AND c.closed_at > $3::timestamptz - make_interval(secs => q.reopen_window_s)
-        RETURNING c.id, c.status, c.mode, c.assigned_agent_id, c.customer_id, q.bot_first`,
+        RETURNING ${ROUTABLE_COLUMNS_OF_C}, q.bot_first`,
       [identity.id, threadKey, now, rank, priority, queue.id],
     );
     if (reopened[0]) {
       const { bot_first: botFirst, ...conversation } = reopened[0];
       await this.startTimings(runner, conversation.id, now);
-      return { conversation, opened: 'reopened', botFirst };
+      return { conversation, opened: 'reopened', botFirst, routable: conversation };
     }
 
     // A new conversation inherits the customer's last agent (any channel) for stickiness.
-    const inserted = await rows<ConversationRow>(
+    const inserted = await rows<OpenedConversation>(
       runner,
-      `INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, thread_key, mode, status, priority,
+      `WITH inserted AS (
+       INSERT INTO conversations (id, tenant_id, customer_id, identity_id, channel, thread_key, mode, status, priority,
                                   queue_id, queued_at, queue_entered_at, rank_at, last_message_at, last_agent_id, last_assigned_at)
        SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $10, $11, $10, prev.last_agent_id, prev.last_assigned_at
          FROM (SELECT NULL) seed
@@ -612,7 +671,11 @@ export class IngestMessageUseCase {
             WHERE customer_id = $3 AND last_agent_id IS NOT NULL
             ORDER BY last_assigned_at DESC NULLS LAST LIMIT 1) prev ON true
        ON CONFLICT (identity_id, thread_key) WHERE status <> 'closed' DO NOTHING
-       RETURNING ${OPEN_CONVERSATION_COLUMNS}`,
+       RETURNING ${CONVERSATION_COLUMNS}
+       ), timing AS (
+         INSERT INTO conversation_timings (conversation_id, queued_at) SELECT id, $10 FROM inserted
+       )
+       SELECT * FROM inserted`,
       [
         randomUUID(),
         envelope.tenantId,
@@ -627,10 +690,7 @@ export class IngestMessageUseCase {
         rank,
       ],
     );
-    if (inserted[0]) {
-      await this.startTimings(runner, inserted[0].id, now);
-      return { conversation: inserted[0], opened: 'new', botFirst: queue.bot_first };
-    }
+    if (inserted[0]) return { conversation: inserted[0], opened: 'new', botFirst: queue.bot_first, routable: inserted[0] };
     const raced = await lookup();
     if (!raced) throw new Error('open conversation vanished during resolution');
     return { conversation: raced, opened: 'continued', botFirst: false };

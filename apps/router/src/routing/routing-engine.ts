@@ -383,16 +383,17 @@ export class RoutingEngine {
   /**
    * Finds an agent for a queued conversation: the sticky agent first (when given, online, with
    * room), then longest-idle for sync, least-loaded for async. Offers sync work (or assigns it with
-   * auto-accept); assigns async work. Returns 'queued' when nobody has room.
+   * auto-accept); assigns async work. Returns 'queued' when nobody has room. `locked` is the
+   * conversation's current row when the caller has just written and locked it, saving a read.
    */
   async route(
     runner: QueryRunner,
     conversationId: string,
     actor: Actor,
     events: OutboxEvent[],
-    options: { exclude?: string; onlyAgent?: string } = {},
+    options: { exclude?: string; onlyAgent?: string; locked?: ConversationRow } = {},
   ): Promise<RouteResult> {
-    const conversation = await this.lockConversation(runner, conversationId);
+    const conversation = options.locked ?? (await this.lockConversation(runner, conversationId));
     if (!conversation || conversation.status !== 'queued') return { status: 'queued' };
     let handed: HandedRow | undefined;
     if (options.onlyAgent) {
