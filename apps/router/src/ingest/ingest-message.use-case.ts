@@ -8,10 +8,11 @@
  * commit (I4, I7).
  *
  * Under load, envelopes come in batches (`executeBatch`, fed by `IngestBatcher`): one transaction for
- * the batch, one statement that looks up every envelope's identity and open conversation (locked) and
- * whether it was stored before, one statement that stores every follow-up on an open conversation;
- * the rest (new and reopened conversations) take the single-envelope path inside the same
- * transaction, and one outbox write carries every event. Whatever fails in a batch — a duplicate that
+ * the batch, one statement that looks up every envelope's identity and open conversation and whether
+ * it was stored before, one that locks those conversations (skipping any another transaction holds:
+ * their envelopes run on their own after the batch), one that stores every follow-up; the rest (new
+ * and reopened conversations) take the single-envelope path inside the same transaction, and one
+ * outbox write carries every event. Whatever fails in a batch — a duplicate that
  * raced in, a deadlock after the retries, one bad envelope — rolls the batch back and each envelope
  * runs again on its own, so one message never fails another.
  */
