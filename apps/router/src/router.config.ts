@@ -13,7 +13,7 @@ export const routerEnvSchema = commonEnvSchema.extend({
    * many such transactions run at once. Batches form only under load: while fewer than
    * INGEST_BATCHES_IN_FLIGHT are running, a message starts at once; otherwise it joins the next batch.
    */
-  INGEST_BATCH_SIZE: envTypes.int(1, 500).default(32),
+  INGEST_BATCH_SIZE: envTypes.int(1, 500).default(8),
   INGEST_BATCHES_IN_FLIGHT: envTypes.int(1, 64).default(4),
   /** Global capacity defaults; a queue's caps override them, an agent's caps override the queue's. */
   DEFAULT_SYNC_CAP: envTypes.int(0, 100).default(1),

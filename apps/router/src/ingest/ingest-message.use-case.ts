@@ -235,10 +235,22 @@ export class IngestMessageUseCase {
       done.map(({ outcome }) => outcome),
     );
     done.forEach(({ index }, at) => (settled[index] = committed[at]));
-    // Envelopes whose conversation another transaction held: one at a time, in arrival order.
-    for (let index = 0; index < requests.length; index += 1) {
-      if (!outcomes[index]) settled[index] = await settle(this.execute(requests[index].envelope, requests[index].correlationId));
-    }
+    // Envelopes whose conversation another transaction held: each thread's in arrival order, the
+    // threads side by side (a held thread must not hold up the others, nor a shutdown's drain).
+    const deferred = new Map<string, number[]>();
+    outcomes.forEach((outcome, index) => {
+      if (outcome) return;
+      const { envelope } = requests[index];
+      const thread = [envelope.tenantId, envelope.channel, envelope.customer.address, threadKeyOf(envelope)].join('\u0000');
+      deferred.set(thread, [...(deferred.get(thread) ?? []), index]);
+    });
+    await Promise.all(
+      [...deferred.values()].map(async (indexes) => {
+        for (const index of indexes) {
+          settled[index] = await settle(this.execute(requests[index].envelope, requests[index].correlationId));
+        }
+      }),
+    );
     return settled;
   }
 
