@@ -107,8 +107,7 @@ type LockedConversation = Pick<ConversationRow, 'id' | 'status' | 'assigned_agen
 
 /**
  * Every envelope's identity and open conversation on its thread, and whether its message was stored
- * before; read without locks (`LOCK_OPEN` locks what is found). Envelopes come sorted by identity, so
- * concurrent batches' later steps meet rows in the same order.
+ * before; read without locks (`LOCK_OPEN` locks what is found, in id order).
  */
 const BATCH_LOOKUP = `
   SELECT x.ord, i.id AS identity_id, i.customer_id, c.id AS c_id,
@@ -173,11 +172,9 @@ const settle = (work: Promise<IngestOutcome>): Promise<IngestSettled> =>
     (error: unknown) => ({ ok: false as const, error }),
   );
 
-const identityOrder = (a: InboundEnvelope, b: InboundEnvelope): number =>
-  a.tenantId.localeCompare(b.tenantId) ||
-  a.channel.localeCompare(b.channel) ||
-  a.customer.address.localeCompare(b.customer.address) ||
-  threadKeyOf(a).localeCompare(threadKeyOf(b));
+/** One customer's thread on one channel: the envelopes that continue the same conversation. */
+const threadOf = (envelope: InboundEnvelope): string =>
+  [envelope.tenantId, envelope.channel, envelope.customer.address, threadKeyOf(envelope)].join('\u0000');
 
 class DuplicateMessage extends Error {}
 
@@ -206,7 +203,8 @@ export class IngestMessageUseCase {
       if (!(error instanceof DuplicateMessage)) throw error;
       outcome = { kind: 'duplicate' };
     }
-    const [settled] = await this.afterCommit([{ envelope, correlationId }], [outcome]);
+    // An envelope with an outcome is always settled.
+    const settled = (await this.afterCommit([{ envelope, correlationId }], [outcome]))[0] as IngestSettled;
     if (!settled.ok) throw settled.error;
     return settled.outcome;
   }
@@ -225,23 +223,13 @@ export class IngestMessageUseCase {
       routerMetrics.ingestBatchFallbacks.inc();
       return Promise.all(requests.map((request) => settle(this.execute(request.envelope, request.correlationId))));
     }
-    const done = requests.flatMap((request, index) => {
-      const outcome = outcomes[index];
-      return outcome ? [{ request, index, outcome }] : [];
-    });
-    const settled = new Array<IngestSettled>(requests.length);
-    const committed = await this.afterCommit(
-      done.map(({ request }) => request),
-      done.map(({ outcome }) => outcome),
-    );
-    done.forEach(({ index }, at) => (settled[index] = committed[at]));
+    const settled = await this.afterCommit(requests, outcomes);
     // Envelopes whose conversation another transaction held: each thread's in arrival order, the
     // threads side by side (a held thread must not hold up the others, nor a shutdown's drain).
     const deferred = new Map<string, number[]>();
     outcomes.forEach((outcome, index) => {
       if (outcome) return;
-      const { envelope } = requests[index];
-      const thread = [envelope.tenantId, envelope.channel, envelope.customer.address, threadKeyOf(envelope)].join('\u0000');
+      const thread = threadOf(requests[index].envelope);
       deferred.set(thread, [...(deferred.get(thread) ?? []), index]);
     });
     await Promise.all(
@@ -251,7 +239,7 @@ export class IngestMessageUseCase {
         }
       }),
     );
-    return settled;
+    return settled as IngestSettled[];
   }
 
   /**
@@ -260,11 +248,16 @@ export class IngestMessageUseCase {
    * freed capacity while the items were being committed, draining before they were visible. One more
    * attempt either finds that capacity or waits on the agent row of the transaction still freeing it.
    * If that attempt fails, the envelopes it was for fail (their redelivery finds them stored).
+   * Envelopes without an outcome (left to run on their own) stay unsettled.
    */
-  private async afterCommit(requests: IngestRequest[], outcomes: IngestOutcome[]): Promise<IngestSettled[]> {
-    const settled: IngestSettled[] = outcomes.map((outcome) => ({ ok: true, outcome }));
+  private async afterCommit(
+    requests: IngestRequest[],
+    outcomes: Array<IngestOutcome | undefined>,
+  ): Promise<Array<IngestSettled | undefined>> {
+    const settled = outcomes.map((outcome): IngestSettled | undefined => outcome && { ok: true, outcome });
     const waiting: number[] = [];
     outcomes.forEach((outcome, index) => {
+      if (!outcome) return;
       routerMetrics.messages.inc({ channel: requests[index].envelope.channel, outcome: outcome.kind });
       if (outcome.kind === 'stored' && outcome.status === 'queued' && outcome.opened !== 'continued') waiting.push(index);
     });
@@ -291,16 +284,15 @@ export class IngestMessageUseCase {
         for (const index of waiting) settled[index] = { ok: false, error };
       }
     }
-    if (outcomes.some((outcome) => outcome.kind === 'stored')) this.outbox.kick();
+    if (outcomes.some((outcome) => outcome?.kind === 'stored')) this.outbox.kick();
     return settled;
   }
 
   /** The outcome of each envelope, or undefined for one left to run on its own after the batch. */
   private async ingestBatch(runner: QueryRunner, requests: IngestRequest[]): Promise<Array<IngestOutcome | undefined>> {
-    const order = requests.map((_, index) => index).sort((a, b) => identityOrder(requests[a].envelope, requests[b].envelope));
-    const column = <T>(pick: (envelope: InboundEnvelope) => T) => order.map((index) => pick(requests[index].envelope));
+    const column = <T>(pick: (envelope: InboundEnvelope) => T) => requests.map(({ envelope }) => pick(envelope));
     const found = await rows<BatchLookupRow>(runner, BATCH_LOOKUP, [
-      order,
+      requests.map((_, index) => index),
       column((envelope) => envelope.tenantId),
       column((envelope) => envelope.channel),
       column((envelope) => envelope.customer.address),
