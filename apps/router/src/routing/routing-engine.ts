@@ -561,8 +561,7 @@ export class RoutingEngine {
     if (ended.length !== 1) throw new Error(`conversation ${conversation.id} has no live assignment for ${agentId}`);
     await this.release(runner, agentId, conversation.mode);
     if (reason === 'closed' && ended[0].accepted_at) {
-      const held = (this.clock.now().getTime() - new Date(ended[0].accepted_at).getTime()) / 1000;
-      routerMetrics.handleSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, held));
+      this.observeHandled(conversation, ended[0].accepted_at);
     }
     if (conversation.mode === 'sync' && reason === 'closed') {
       const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
@@ -612,10 +611,7 @@ export class RoutingEngine {
       }
       throw new Error(`conversation ${conversationId} has no live assignment for ${agentId}`);
     }
-    if (row.accepted_at) {
-      const held = (this.clock.now().getTime() - new Date(row.accepted_at).getTime()) / 1000;
-      routerMetrics.handleSeconds.observe({ queue: closed.queue_id, mode: closed.mode }, Math.max(0, held));
-    }
+    if (row.accepted_at) this.observeHandled(closed, row.accepted_at);
     this.agentEvent(events, closed, agentId, 'revoked', { reason: 'closed' });
     this.lifecycleEvent(events, closed, 'closed', agentId);
     await this.drainSteps(runner, agentId, 'router', events, row);
@@ -782,6 +778,12 @@ export class RoutingEngine {
         agentId,
       },
     });
+  }
+
+  /** Handle time of a closed conversation: from the agent's acceptance to the close. */
+  private observeHandled(conversation: Pick<ConversationRow, 'queue_id' | 'mode'>, acceptedAt: Date | string): void {
+    const held = (this.clock.now().getTime() - new Date(acceptedAt).getTime()) / 1000;
+    routerMetrics.handleSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, held));
   }
 
   private observeAssigned(conversation: ConversationRow): void {
