@@ -35,6 +35,7 @@ import { summarizeProfile } from './lib/cpu-profile';
 import { dropDatabase, ensureDatabase, pickVhostAdmin, postgresVersion, withVhost, type VhostAdmin } from './lib/infrastructure';
 import { PipelineDriver, type PhaseFigures } from './lib/pipeline';
 import { RawHop, type RawHopResult } from './lib/raw-hop';
+import { prng } from './lib/prng';
 import { BenchFailure, err, fmt, mb, out, round, table } from './lib/report';
 import { RssSampler } from './lib/rss-sampler';
 import { ServiceProcess } from './lib/service-process';
@@ -64,17 +65,6 @@ const AGENTS = 100;
 const AGENT_ASYNC_CAP = 1_000;
 const TARGETS = { ratio: 0.3, latencyRatio: 3, rssMb: 250 };
 const PUBLIC_BASE_URL = 'https://hooks.bench.example.com/sms';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 async function seed(databaseUrl: string): Promise<void> {
   const client = new Client({ connectionString: databaseUrl });

@@ -42,6 +42,7 @@ import { routerEnvSchema } from '../apps/router/src/router.config';
 import { RouterModule } from '../apps/router/src/router.module';
 import { ConversationHandlingUseCase } from '../apps/router/src/use-cases/conversation-handling.use-case';
 import { ensureDatabase, safeUrl } from '../scripts/lib/preflight';
+import { prng } from './lib/prng';
 import { BenchFailure, err, fmt, mb, out, percentile, round } from './lib/report';
 
 // ---------------------------------------------------------------------------------------------
@@ -93,18 +94,6 @@ const TARGETS = { largeDecisionsPerSec: 1_500, ratio: 0.7, largeRssMb: 200 };
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** mulberry32: a small seeded PRNG, so two runs pick the same agents in the same order. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const agentId = (index: number) => `bench-${String(index).padStart(6, '0')}`;
 /** Deterministic ids: conversation n is ...-a000-<n>, its customer ...-b000-<n>, its identity ...-c000-<n>. */
