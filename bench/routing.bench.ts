@@ -3,13 +3,16 @@
  * latency of the routing engine at a small and a large size, in one run, on a fresh database.
  *
  * A decision is one conversation handed to an agent by the engine on the production path: an agent
- * closes one of its async threads (`ConversationHandlingUseCase.close` in its own transaction, events
- * written to the outbox as the command controller does, the relay kicked after commit), which frees
- * one unit of capacity; the drain hands that agent the best waiting item. Every agent starts full
- * (8 of 8 async threads), so each close yields exactly one decision. The latency of a decision is the
- * whole close+drain transaction, pool checkout and commit included; decisions/s is decisions over the
- * wall time of the measured phase, with 4 transactions in flight on 4 different agents
- * (`BENCH_CONCURRENCY=<n>` changes that, to see where throughput stops growing).
+ * closes one of its async threads with a `conversation.close` command, submitted to the router's
+ * `CommandController` as the broker consumer does (through its batcher: under load, up to
+ * COMMAND_BATCH_SIZE commands share one transaction; the command's result recorded, its events
+ * written to the outbox, the after-commit routing look, the relay kicked after commit). The close
+ * frees one unit of capacity and the drain hands that agent the best waiting item. Every agent starts
+ * full (8 of 8 async threads), so each close yields exactly one decision. The latency of a decision
+ * is from submitting the command to its result, waiting in the batcher and commit included;
+ * decisions/s is decisions over the wall time of the measured phase, with 32 commands in flight on
+ * 32 different agents, as a loaded router holds them from its prefetch (`BENCH_CONCURRENCY=<n>`
+ * changes that, to see where throughput stops growing).
  *
  * Each size ends with invariant checks (decisions = drained assignments, no agent over its cap,
  * counters = live assignment rows, queue order kept); a broken invariant fails the run instead of
@@ -27,6 +30,7 @@
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { LoggerService } from '@nestjs/common';
@@ -36,9 +40,11 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import { DataSource as DataSourceToken } from 'typeorm';
 import { DEFAULT_DATABASE_URL, loadConfig, SERVICE_NODE_FLAGS } from '@app/config';
 import { createDataSource, inTransaction, runMigrationsLocked } from '@app/persistence';
+import { CommandController } from '../apps/router/src/commands/command.controller';
 import { OutboxRelay } from '../apps/router/src/outbox/outbox.relay';
 import { writeOutbox, type OutboxEvent } from '../apps/router/src/outbox/outbox.writer';
 import { routerEnvSchema } from '../apps/router/src/router.config';
+import { routerMetrics } from '../apps/router/src/router.metrics';
 import { RouterModule } from '../apps/router/src/router.module';
 import { ConversationHandlingUseCase } from '../apps/router/src/use-cases/conversation-handling.use-case';
 import { ensureDatabase, safeUrl } from '../scripts/lib/preflight';
@@ -62,7 +68,7 @@ interface SizeSpec {
 const TENANT = 'bench';
 const QUEUE = 'chat';
 const ASYNC_CAP = 8;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 4);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 32);
 if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 64) {
   process.stderr.write(`bench: BENCH_CONCURRENCY must be an integer from 1 to 64, got ${process.env.BENCH_CONCURRENCY}\n`);
   process.exit(2);
@@ -261,6 +267,8 @@ async function waitForOutbox(admin: DataSource, relay: OutboxRelay, timeoutMs: n
 
 interface Router {
   dataSource: DataSource;
+  commands: CommandController;
+  /** For --explain, which runs the close+drain statements of one decision directly. */
   closeUseCase: ConversationHandlingUseCase;
   relay: OutboxRelay;
 }
@@ -268,8 +276,12 @@ interface Router {
 interface PhaseResult {
   latencies: number[];
   wallMs: number;
-  handed: number;
-  retries: number;
+  made: number;
+  /** Batches that rolled back and ran their commands one by one. */
+  fallbacks: number;
+  /** Commands per transaction: mean over the batches of several, and the share of commands that ran in one. */
+  meanBatch: number;
+  batchedShare: number;
 }
 
 /** Which conversations each agent holds (seeded ones by formula, then whatever the drain hands them). */
@@ -299,6 +311,17 @@ class Holdings {
   }
 }
 
+/** The router's command batch metrics so far: batches of several, the commands in them, fallbacks. */
+async function batchCounters(): Promise<{ batches: number; batched: number; fallbacks: number }> {
+  const sizes = (await routerMetrics.commandBatchSize.get()).values;
+  const fallbacks = (await routerMetrics.commandBatchFallbacks.get()).values;
+  return {
+    batches: sizes.find((value) => value.metricName === 'router_command_batch_size_count')?.value ?? 0,
+    batched: sizes.find((value) => value.metricName === 'router_command_batch_size_sum')?.value ?? 0,
+    fallbacks: fallbacks[0]?.value ?? 0,
+  };
+}
+
 async function runPhase(
   router: Router,
   holdings: Holdings,
@@ -312,8 +335,8 @@ async function runPhase(
   const latencies: number[] = [];
   const busy = new Set<number>();
   let issued = 0;
-  let handed = 0;
-  let retries = 0;
+  let made = 0;
+  const before = await batchCounters();
   let failure: unknown;
   const deadline = performance.now() + budgetS * 1000;
   let nextProgress = performance.now() + 5_000;
@@ -332,27 +355,24 @@ async function runPhase(
       busy.add(agent);
       const conversationId = holdings.take(agent, random);
       const id = agentId(agent);
-      let attempts = 0;
       const began = performance.now();
       try {
-        const events = await inTransaction(router.dataSource, async (runner) => {
-          attempts += 1;
-          const collected: OutboxEvent[] = [];
-          await router.closeUseCase.close(runner, id, conversationId, collected);
-          await writeOutbox(runner, collected);
-          return collected;
+        const result = await router.commands.submit({
+          commandId: randomUUID(),
+          tenantId: TENANT,
+          agentId: id,
+          type: 'conversation.close',
+          conversationId,
         });
         latencies.push(performance.now() - began);
-        router.relay.kick();
-        retries += attempts - 1;
-        const assigned = events.filter((event) => event.payload.type === 'agent.assigned');
-        if (assigned.length !== 1 || assigned[0].payload.agentId !== id) {
+        const handed = result.ok ? (result.data as { handed?: string[] } | undefined)?.handed : undefined;
+        if (!handed || handed.length !== 1) {
           throw new BenchFailure(
-            `closing ${conversationId} for ${id} handed ${assigned.length} conversation(s) (expected exactly 1 to ${id})`,
+            `closing ${conversationId} for ${id} answered ${JSON.stringify(result)} (expected exactly 1 conversation handed to ${id})`,
           );
         }
-        holdings.give(agent, String(assigned[0].payload.conversationId));
-        handed += 1;
+        holdings.give(agent, handed[0]);
+        made += 1;
       } catch (error) {
         failure ??= error;
       } finally {
@@ -360,7 +380,7 @@ async function runPhase(
         rss.sample();
         if (performance.now() >= nextProgress) {
           nextProgress += 5_000;
-          err(`bench: ${label}: ${handed}/${count} decisions, ${(handed / ((performance.now() - started) / 1000)).toFixed(1)}/s`);
+          err(`bench: ${label}: ${made}/${count} decisions, ${(made / ((performance.now() - started) / 1000)).toFixed(1)}/s`);
         }
       }
     }
@@ -369,7 +389,17 @@ async function runPhase(
   await Promise.all(Array.from({ length: CONCURRENCY }, () => worker()));
   const wallMs = performance.now() - started;
   if (failure !== undefined) throw failure;
-  return { latencies, wallMs, handed, retries };
+  const after = await batchCounters();
+  const batches = after.batches - before.batches;
+  const batched = after.batched - before.batched;
+  return {
+    latencies,
+    wallMs,
+    made,
+    fallbacks: after.fallbacks - before.fallbacks,
+    meanBatch: batches > 0 ? batched / batches : 1,
+    batchedShare: made > 0 ? batched / made : 0,
+  };
 }
 
 interface Check {
@@ -549,7 +579,9 @@ interface SizeResult {
   p99Ms: number;
   maxMs: number;
   wallMs: number;
-  retries: number;
+  fallbacks: number;
+  meanBatch: number;
+  batchedShare: number;
   rssPeakMb: number;
   outboxLeft: number;
 }
@@ -596,6 +628,7 @@ async function main(): Promise<SizeResult[]> {
     app = await NestFactory.createApplicationContext(RouterModule.forRoot(config), { logger: stderrLogger });
     const router: Router = {
       dataSource: app.get(DataSourceToken),
+      commands: app.get(CommandController),
       closeUseCase: app.get(ConversationHandlingUseCase),
       relay: app.get(OutboxRelay),
     };
@@ -627,15 +660,15 @@ async function main(): Promise<SizeResult[]> {
       const measured = await runPhase(router, holdings, random, spec.decisions, spec.budgetS, rss, spec.name);
       const rssPeak = rss.value;
       err(`bench: ${spec.name}: RSS peak ${mb(rssPeak).toFixed(1)} MB (${rss.detail})`);
-      if (measured.handed < spec.decisions) {
+      if (measured.made < spec.decisions) {
         err(
-          `bench: ${spec.name}: the ${spec.budgetS} s budget ended the measured phase after ${measured.handed} of ` +
+          `bench: ${spec.name}: the ${spec.budgetS} s budget ended the measured phase after ${measured.made} of ` +
             `${spec.decisions} planned decisions`,
         );
       }
       const outboxLeft = await waitForOutbox(admin, router.relay, 15_000);
 
-      const decisions = warm.handed + measured.handed + (EXPLAIN ? 1 : 0);
+      const decisions = warm.made + measured.made + (EXPLAIN ? 1 : 0);
       const checks = await verify(admin, spec, decisions);
       for (const check of checks) err(`bench: ${spec.name}: ${check.ok ? 'ok  ' : 'FAIL'} ${check.name} — ${check.detail}`);
       const failed = checks.filter((check) => !check.ok);
@@ -647,14 +680,16 @@ async function main(): Promise<SizeResult[]> {
       results.push({
         spec,
         seedMs,
-        warmupMade: warm.handed,
-        decisionsMade: measured.handed,
-        decisionsPerSec: measured.handed / (measured.wallMs / 1000),
+        warmupMade: warm.made,
+        decisionsMade: measured.made,
+        decisionsPerSec: measured.made / (measured.wallMs / 1000),
         p50Ms: percentile(sorted, 50),
         p99Ms: percentile(sorted, 99),
         maxMs: sorted[sorted.length - 1],
         wallMs: measured.wallMs,
-        retries: warm.retries + measured.retries,
+        fallbacks: warm.fallbacks + measured.fallbacks,
+        meanBatch: measured.meanBatch,
+        batchedShare: measured.batchedShare,
         rssPeakMb: mb(rssPeak),
         outboxLeft,
       });
@@ -672,7 +707,7 @@ async function main(): Promise<SizeResult[]> {
 function report(results: SizeResult[]): void {
   const [small, large] = results;
   const ratio = large.decisionsPerSec / small.decisionsPerSec;
-  const header = ['size', 'agents', 'queued', 'held', 'seed s', 'warm-up', 'decisions', 'wall s', 'decisions/s', 'p50 ms', 'p99 ms', 'max ms', 'retries', 'RSS peak MB'];
+  const header = ['size', 'agents', 'queued', 'held', 'seed s', 'warm-up', 'decisions', 'wall s', 'decisions/s', 'p50 ms', 'p99 ms', 'max ms', 'batch', 'batched', 'fallbacks', 'RSS peak MB'];
   const rows = results.map((r) => [
     r.spec.name,
     fmt(r.spec.agents),
@@ -686,14 +721,16 @@ function report(results: SizeResult[]): void {
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.maxMs.toFixed(2),
-    String(r.retries),
+    r.meanBatch.toFixed(1),
+    `${Math.round(r.batchedShare * 100)} %`,
+    String(r.fallbacks),
     r.rssPeakMb.toFixed(1),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
 
   out(
-    `routing bench (${QUICK ? 'quick' : 'full'}): concurrency ${CONCURRENCY}, async cap ${ASYNC_CAP}, one close+drain transaction per decision, PRNG seed ${SEED}`,
+    `routing bench (${QUICK ? 'quick' : 'full'}): concurrency ${CONCURRENCY}, async cap ${ASYNC_CAP}, close commands through the router's batcher, PRNG seed ${SEED}`,
   );
   out(line(header));
   out(line(widths.map((width) => '-'.repeat(width))));

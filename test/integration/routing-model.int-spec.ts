@@ -67,6 +67,7 @@ describe('routing model (A1)', () => {
       fc.record({ syncCap: fc.constantFrom(1, 1, 2), asyncCap: fc.integer({ min: 1, max: 2 }), initiallyOnline: fc.boolean() }),
       { minLength: 2, maxLength: 4 },
     );
+    const committedBefore = await RouterWorld.commandBatchesCommitted();
     await fc.assert(
       fc.asyncProperty(agents, fc.commands(routingCommands, { maxCommands: MAX_COMMANDS, size: 'max', replayPath: process.env.A1_REPLAY_PATH }), async (specs, commands) => {
         const world = await RouterWorld.create({ app, pool, clock }, specs);
@@ -91,6 +92,8 @@ describe('routing model (A1)', () => {
         ...(process.env.A1_SEED ? { seed: Number(process.env.A1_SEED), path: process.env.A1_PATH } : {}),
       },
     );
+    // The batched command path ran, not only its one-by-one fallback (CommandsTogether asks for it).
+    if (!process.env.A1_SEED) expect((await RouterWorld.commandBatchesCommitted()) - committedBefore).toBeGreaterThan(RUNS / 20);
   }, 30 * 60_000);
 
   /**

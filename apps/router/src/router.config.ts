@@ -15,6 +15,9 @@ export const routerEnvSchema = commonEnvSchema.extend({
    */
   INGEST_BATCH_SIZE: envTypes.int(1, 500).default(8),
   INGEST_BATCHES_IN_FLIGHT: envTypes.int(1, 64).default(4),
+  /** The same for agent commands: commands handled together in one transaction, and such transactions at once. */
+  COMMAND_BATCH_SIZE: envTypes.int(1, 500).default(16),
+  COMMAND_BATCHES_IN_FLIGHT: envTypes.int(1, 64).default(2),
   /** Global capacity defaults; a queue's caps override them, an agent's caps override the queue's. */
   DEFAULT_SYNC_CAP: envTypes.int(0, 100).default(1),
   DEFAULT_ASYNC_CAP: envTypes.int(0, 100).default(8),

@@ -50,5 +50,16 @@ export const routerMetrics = {
     'Batches rolled back and handled one message at a time (a duplicate, a conflict or an error in one message)',
     [],
   ),
+  commandBatchSize: histogram(
+    'router_command_batch_size',
+    'Agent commands handled together in one transaction',
+    [],
+    [1, 2, 4, 8, 16, 32, 64, 128],
+  ),
+  commandBatchFallbacks: counter(
+    'router_command_batch_fallbacks_total',
+    'Command batches rolled back and handled one command at a time, by reason: a command refused, or an error (a conflict, a failure)',
+    ['reason'],
+  ),
   outboxPublished: counter('router_outbox_published_total', 'Outbox events published to the broker', ['exchange']),
 };

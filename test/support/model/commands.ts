@@ -20,7 +20,7 @@ import type { CommandResult } from '../../../apps/router/src/commands/command.co
 import { buildEnvelope } from '../fixtures';
 import { fingerprint, InvariantViolation, verifyInvariants, type StepExpectation } from './invariants';
 import { agentLabel, conversationLabel, newModel, relabel, type ConversationView, type RoutingModel } from './model';
-import { QUEUE_OFFER_TIMEOUT_S, QUEUE_OFFLINE_GRACE_S, type RouterWorld } from './world';
+import { QUEUE_OFFER_TIMEOUT_S, QUEUE_OFFLINE_GRACE_S, RouterWorld } from './world';
 
 export type Crash = 'none' | 'before-commit' | 'after-commit';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -442,6 +442,99 @@ export class Transfer extends ConversationStep {
   }
 }
 
+type BatchedKind = 'accept' | 'decline' | 'close' | 'release' | 'presence';
+
+/**
+ * Several agent commands delivered together, as the router batches them under load (one
+ * transaction for all): accepts, declines, closes, releases and presence changes of several agents
+ * (or one agent twice), optionally with a redelivery of an earlier command in the same batch. Every
+ * command is answered on its own: the redelivery repeats its first answer (I7). A batch whose every
+ * command succeeds must commit as a batch — falling back to one by one would test the single path only.
+ */
+export class CommandsTogether extends RoutingStep {
+  constructor(
+    private readonly parts: Array<{ kind: BatchedKind; k: number }>,
+    private readonly redeliver: number | undefined,
+  ) {
+    super();
+  }
+
+  protected describe(): string {
+    const again = this.redeliver === undefined ? '' : `, redelivering #${this.redeliver}`;
+    return `CommandsTogether(${this.parts.map(({ kind, k }) => `${kind}#${k}`).join(', ')}${again})`;
+  }
+
+  /** Only when some agent holds or is offered something: the batch is about those. */
+  override check(model: Readonly<RoutingModel>): boolean {
+    return model.conversations.some((conversation) => conversation.agentId);
+  }
+
+  /**
+   * Each part's command, aimed at a conversation in the status it needs (a part with none is
+   * dropped, and so is a second part on the same conversation); a batch with nothing left changes
+   * the first agent's presence.
+   */
+  private commands(model: RoutingModel): CommandArgs[] {
+    const aimed = new Set<string>();
+    const args: CommandArgs[] = [];
+    for (const { kind, k } of this.parts) {
+      if (kind === 'presence') {
+        const agent = model.agents[k % model.agents.length];
+        args.push({ type: 'presence.set', agentId: agent.id, presence: model.presence.get(agent.id) === 'online' ? 'away' : 'online' });
+        continue;
+      }
+      const status = kind === 'accept' || kind === 'decline' ? 'offered' : 'assigned';
+      const candidates = model.conversations.filter((conversation) => conversation.status === status && conversation.agentId && !aimed.has(conversation.id));
+      if (candidates.length === 0) continue;
+      const { id: conversationId, agentId } = candidates[k % candidates.length];
+      aimed.add(conversationId);
+      const type = ({ accept: 'offer.accept', decline: 'offer.decline', close: 'conversation.close', release: 'conversation.release' } as const)[kind];
+      args.push({ type, agentId: agentId!, conversationId });
+    }
+    return args.length > 0 ? args : [{ type: 'presence.set', agentId: model.agents[0].id, presence: 'online' }];
+  }
+
+  protected async act(model: RoutingModel, world: RouterWorld): Promise<StepExpectation> {
+    const fresh = this.commands(model).map((args) => {
+      const command = routerCommandSchema.parse({ commandId: randomUUID(), tenantId: model.tenant, ...args });
+      return { command, what: describeCommand(model, command, `step ${model.step}, batched`) };
+    });
+    const earlier = this.redeliver === undefined || model.commands.length === 0 ? undefined : model.commands[this.redeliver % model.commands.length];
+    const batch = [...fresh.map(({ command }) => command), ...(earlier ? [earlier.command] : [])];
+    const fallbacksBefore = await RouterWorld.commandBatchFallbacks();
+    const settled = await world.executeBatch(batch);
+    const fallbacks = await RouterWorld.commandBatchFallbacks();
+    const notes: string[] = [];
+    const results = settled.map((outcome, index) => {
+      if (!outcome.ok) {
+        throw new InvariantViolation(relabel(model, `command #${index} of a batch failed: ${String(outcome.error)}\n  ${model.trace.join('\n  ')}`));
+      }
+      return outcome.outcome;
+    });
+    fresh.forEach(({ command, what }, index) => {
+      model.commands.push({ what, command, result: results[index] });
+      notes.push(`${what}: ${outcomeText(results[index])}`);
+    });
+    if (earlier) {
+      const again = results[fresh.length];
+      if (!isDeepStrictEqual(normalized(again), normalized(earlier.result))) {
+        throw new InvariantViolation(
+          relabel(model, `I7: redelivered ${earlier.what} in a batch answered ${JSON.stringify(again)}, first delivery ${JSON.stringify(earlier.result)}\n  ${model.trace.join('\n  ')}`),
+        );
+      }
+      notes.push(`${earlier.what} again: ${outcomeText(again)}`);
+    }
+    // Nothing runs beside this step: a batch may go one by one because a command was refused in
+    // it (whose answer alone may then differ: one by one, each command is routed after its own
+    // commit), never because of an error.
+    if (fallbacks.error !== fallbacksBefore.error) {
+      throw new InvariantViolation(relabel(model, `a command batch failed and fell back to one-by-one at step ${model.step}\n  ${model.trace.join('\n  ')}`));
+    }
+    this.note(model, notes.join('; '));
+    return results.slice(0, fresh.length).every((result) => !result.ok) ? { unchanged: 'every command of the batch refused' } : {};
+  }
+}
+
 export type TimeOutKind = 'offers' | 'offers+heartbeats' | 'leases' | 'offline-grace';
 const ADVANCE_MS: Record<TimeOutKind, number> = {
   offers: (QUEUE_OFFER_TIMEOUT_S + 1) * 1_000,
@@ -583,6 +676,15 @@ export const routingCommands = (() => {
       fc.constantFrom<Crash>('none', 'none', 'before-commit'),
     )
     .map(([arrivals, redeliver, c]) => new ArriveTogether(arrivals, redeliver, c));
+  const commandsTogether = fc
+    .tuple(
+      fc.array(fc.record({ kind: fc.constantFrom<BatchedKind>('accept', 'decline', 'close', 'close', 'release', 'presence'), k: index }), {
+        minLength: 2,
+        maxLength: 4,
+      }),
+      fc.option(fc.nat(), { nil: undefined }),
+    )
+    .map(([parts, redeliver]) => new CommandsTogether(parts, redeliver));
   const accept = fc.tuple(index, stale, crash).map(([k, s, c]) => new Accept(k, s, c));
   const decline = fc.tuple(index, stale, crash).map(([k, s, c]) => new Decline(k, s, c));
   const close = fc.tuple(index, stale, crash).map(([k, s, c]) => new Close(k, s, c));
@@ -630,6 +732,8 @@ export const routingCommands = (() => {
     arrive,
     arrive,
     arriveTogether,
+    commandsTogether,
+    commandsTogether,
     accept,
     accept,
     decline,

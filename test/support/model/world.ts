@@ -9,6 +9,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { InboundEnvelope, RouterCommand } from '@app/contracts';
+import type { Settled } from '../../../apps/router/src/batching/batcher';
 import { CommandController, type CommandResult } from '../../../apps/router/src/commands/command.controller';
 import { routerMetrics } from '../../../apps/router/src/router.metrics';
 import {
@@ -85,6 +86,26 @@ export class RouterWorld {
 
   execute(command: RouterCommand): Promise<CommandResult> {
     return this.handles.app.get(CommandController).execute(command);
+  }
+
+  /** Commands delivered together, handled in one transaction as the router batches them under load. */
+  executeBatch(commands: RouterCommand[]): Promise<Array<Settled<CommandResult>>> {
+    return this.handles.app.get(CommandController).executeBatch(commands.map((command) => ({ command, correlationId: undefined })));
+  }
+
+  /** How many command batches have rolled back and run one command at a time, in this process, by reason. */
+  static async commandBatchFallbacks(): Promise<{ refused: number; error: number }> {
+    const { values } = await routerMetrics.commandBatchFallbacks.get();
+    const of = (reason: string) => values.find((value) => value.labels.reason === reason)?.value ?? 0;
+    return { refused: of('refused'), error: of('error') };
+  }
+
+  /** Command batches of several commands that committed whole, in this process. */
+  static async commandBatchesCommitted(): Promise<number> {
+    const { values } = await routerMetrics.commandBatchSize.get();
+    const batches = values.find((value) => value.metricName === 'router_command_batch_size_count')?.value ?? 0;
+    const { refused, error } = await RouterWorld.commandBatchFallbacks();
+    return batches - refused - error;
   }
 
   tick(): Promise<void> {

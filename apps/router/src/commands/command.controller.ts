@@ -3,17 +3,28 @@
  * processed once: its effect and its recorded result commit together, and a redelivered command
  * only republishes the recorded result. A command the router refuses (not the holder, offer expired)
  * is answered with `ok: false` and a code — it is a result, not a failure to retry.
+ *
+ * Under load, commands come in batches (`submit`, through a `Batcher`: COMMAND_BATCH_SIZE together,
+ * COMMAND_BATCHES_IN_FLIGHT at once, a batch forming only while every slot is busy): one transaction
+ * for the batch, one look-up of the results recorded before, each command's own statements, one
+ * insert of every result and one outbox write. The commands run in arrival order, grouped by agent
+ * so that concurrent batches take agent rows in the same order. A refusal, or anything else that
+ * fails in a batch, rolls the batch back and every command runs again on its own (each agent's in
+ * arrival order), so one command never fails or changes another's answer.
  */
 import { randomUUID } from 'node:crypto';
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { EXCHANGES, routerCommandSchema, routingKeys, type RouterCommand } from '@app/contracts';
 import { AmqpContext } from '@app/messaging';
 import { inTransaction, rows } from '@app/persistence';
+import { Batcher, settle, type Settled } from '../batching/batcher';
 import { OutboxRelay } from '../outbox/outbox.relay';
+import { withCorrelation, writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
+import { ROUTER_CONFIG, type RouterConfig } from '../router.config';
+import { routerMetrics } from '../router.metrics';
 import { RoutingEngine } from '../routing/routing-engine';
-import { writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { AgentMessagesUseCase } from '../use-cases/agent-messages.use-case';
 import { BotFirstUseCase } from '../use-cases/bot-first.use-case';
 import { ChannelEndUseCase } from '../use-cases/channel-end.use-case';
@@ -25,9 +36,18 @@ import { SupervisionUseCase } from '../use-cases/supervision.use-case';
 
 export type CommandResult = { ok: true; data?: unknown } | { ok: false; code: string; message: string };
 
+export interface CommandRequest {
+  command: RouterCommand;
+  correlationId: string | undefined;
+}
+
+/** Something in a batch the batch cannot answer for; the batch rolls back and its commands run alone. */
+class BatchAbandoned extends Error {}
+
 @Controller()
 export class CommandController {
   private readonly logger = new Logger(CommandController.name);
+  private readonly batcher: Batcher<CommandRequest, CommandResult>;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -40,52 +60,171 @@ export class CommandController {
     private readonly channelEnd: ChannelEndUseCase,
     private readonly engine: RoutingEngine,
     private readonly outbox: OutboxRelay,
-  ) {}
+    @Inject(ROUTER_CONFIG) config: RouterConfig,
+  ) {
+    this.batcher = new Batcher((batch) => this.executeBatch(batch), {
+      size: config.COMMAND_BATCH_SIZE,
+      inFlight: config.COMMAND_BATCHES_IN_FLIGHT,
+    });
+  }
 
   @EventPattern<string>(routingKeys.commandAll)
   async onCommand(@Payload() payload: unknown, @Ctx() context: AmqpContext): Promise<void> {
     const command = routerCommandSchema.parse(payload);
     const correlationId = context.getCorrelationId() ?? command.correlationId ?? command.commandId;
-    const result = await this.execute(command, correlationId);
+    const result = await this.submit(command, correlationId);
     this.logger.log(
       { commandId: command.commandId, type: command.type, agentId: command.agentId, correlationId, ok: result.ok },
       'command processed',
     );
   }
 
+  /** A command as the broker delivers it: alone on a quiet router, in a batch under load. */
+  submit(command: RouterCommand, correlationId?: string): Promise<CommandResult> {
+    return this.batcher.submit({ command, correlationId });
+  }
+
+  /** One command in its own transaction. */
   async execute(command: RouterCommand, correlationId?: string): Promise<CommandResult> {
     let result: CommandResult;
     try {
-      result = await inTransaction(this.dataSource, async (runner) => {
-        const previous = await this.previousResult(runner, command.commandId);
-        if (previous) return this.record(runner, command, previous, [], correlationId, false);
-        const events: OutboxEvent[] = [];
-        const data = await this.apply(runner, command, events);
-        return this.record(runner, command, { ok: true, data }, events, correlationId, true);
-      });
+      [result] = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, [{ command, correlationId }]));
     } catch (error) {
       if (!(error instanceof CommandRejected)) throw error;
       const rejected: CommandResult = { ok: false, code: error.code, message: error.message };
-      result = await inTransaction(this.dataSource, (runner) => this.record(runner, command, rejected, [], correlationId, true));
+      result = await inTransaction(this.dataSource, async (runner) => {
+        await this.storeResults(runner, [{ command, result: rejected }]);
+        await writeOutbox(runner, [this.resultEvent(command, rejected, correlationId)], correlationId);
+        return rejected;
+      });
     }
-    if (result.ok) await this.rerouteAfterCommit(command, correlationId);
-    this.outbox.kick();
+    await this.afterCommit([{ command, correlationId }], [result]);
     return result;
+  }
+
+  /** Several commands in one transaction (see the file's comment); each settles on its own. */
+  async executeBatch(requests: CommandRequest[]): Promise<Array<Settled<CommandResult>>> {
+    if (requests.length === 1) return [await settle(this.execute(requests[0].command, requests[0].correlationId))];
+    routerMetrics.commandBatchSize.observe(requests.length);
+    let results: CommandResult[];
+    try {
+      results = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, requests));
+    } catch (error) {
+      routerMetrics.commandBatchFallbacks.inc({ reason: error instanceof BatchAbandoned ? 'refused' : 'error' });
+      return this.oneByOne(requests);
+    }
+    // Should this fail, every command of the batch fails: its redelivery republishes the recorded
+    // result and routes again, as for a single command.
+    await this.afterCommit(requests, results);
+    return results.map((outcome) => ({ ok: true, outcome }));
+  }
+
+  /** Each agent's commands in arrival order, the agents side by side. */
+  private async oneByOne(requests: CommandRequest[]): Promise<Array<Settled<CommandResult>>> {
+    const settled: Array<Settled<CommandResult>> = [];
+    const byAgent = new Map<string, number[]>();
+    requests.forEach(({ command }, index) => byAgent.set(command.agentId, [...(byAgent.get(command.agentId) ?? []), index]));
+    await Promise.all(
+      [...byAgent.values()].map(async (indexes) => {
+        for (const index of indexes) settled[index] = await settle(this.execute(requests[index].command, requests[index].correlationId));
+      }),
+    );
+    return settled;
+  }
+
+  /**
+   * Applies every command not processed before, in one transaction, and records the results and
+   * events. A refusal in a batch of several abandons the batch (`BatchAbandoned`); alone, it is
+   * thrown as it is, for `execute` to record after the rollback.
+   */
+  private async applyAll(runner: QueryRunner, requests: CommandRequest[]): Promise<CommandResult[]> {
+    const previous = await rows<{ command_id: string; result: CommandResult }>(
+      runner,
+      `SELECT command_id, result FROM processed_commands WHERE command_id = ANY ($1::uuid[])`,
+      [requests.map(({ command }) => command.commandId)],
+    );
+    const known = new Map(previous.map((row) => [row.command_id, row.result]));
+    const results: CommandResult[] = [];
+    const fresh: Array<{ command: RouterCommand; result: CommandResult }> = [];
+    const events: OutboxEvent[] = [];
+    for (const index of this.lockOrder(requests)) {
+      const { command, correlationId } = requests[index];
+      const own: OutboxEvent[] = [];
+      let result = known.get(command.commandId);
+      if (!result) {
+        if (requests.length > 1) {
+          result = await this.apply(runner, command, own).then(
+            (data): CommandResult => ({ ok: true, data }),
+            (error: unknown) => {
+              throw error instanceof CommandRejected ? new BatchAbandoned(error.code) : error;
+            },
+          );
+        } else {
+          result = { ok: true, data: await this.apply(runner, command, own) };
+        }
+        // The same command twice in one batch: the second delivery only repeats the first's answer.
+        known.set(command.commandId, result);
+        fresh.push({ command, result });
+      }
+      own.push(this.resultEvent(command, result, correlationId));
+      events.push(...withCorrelation(own, correlationId));
+      results[index] = result;
+    }
+    await this.storeResults(runner, fresh);
+    await writeOutbox(runner, events);
+    return results;
+  }
+
+  /** Arrival order, grouped by agent (a stable sort, so each agent's commands keep their order). */
+  private lockOrder(requests: CommandRequest[]): number[] {
+    return requests
+      .map((_, index) => index)
+      .sort((a, b) => {
+        const left = requests[a].command.agentId;
+        const right = requests[b].command.agentId;
+        return left < right ? -1 : left > right ? 1 : a - b;
+      });
   }
 
   /**
    * Closes the window between concurrent transactions: two agents declining at the same moment each
    * saw the other still busy, so each item went back to the queue while both agents became free.
-   * After commit, the conversation the command touched is routed once more and the agents it
-   * concerns drain again — each a no-op unless something is waiting and someone has room.
+   * After commit, the conversations the commands touched are routed once more and the agents they
+   * concern drain again. One look, without locks, finds the few that would do anything (usually
+   * none); only those run, in one transaction.
    */
-  private async rerouteAfterCommit(command: RouterCommand, correlationId: string | undefined): Promise<void> {
+  private async afterCommit(requests: CommandRequest[], results: CommandResult[]): Promise<void> {
+    const touched = requests.filter((_, index) => results[index].ok);
+    if (touched.length > 0) {
+      const conversations = [...new Set(touched.flatMap(({ command }) => ('conversationId' in command ? [command.conversationId] : [])))];
+      const agents = [...new Set(touched.flatMap(({ command }) => this.agentsConcerned(command)))];
+      const runner = this.dataSource.createQueryRunner();
+      let waiting: { queued: string[]; draining: string[] };
+      try {
+        waiting = await this.engine.waitingWork(runner, conversations, agents);
+      } finally {
+        await runner.release();
+      }
+      if (waiting.queued.length > 0 || waiting.draining.length > 0) await this.reroute(touched, waiting);
+    }
+    this.outbox.kick();
+  }
+
+  private async reroute(requests: CommandRequest[], waiting: { queued: string[]; draining: string[] }): Promise<void> {
+    const correlationOf = (matches: (command: RouterCommand) => boolean) => requests.find(({ command }) => matches(command))?.correlationId;
     await inTransaction(this.dataSource, async (runner) => {
       const events: OutboxEvent[] = [];
-      if ('conversationId' in command) await this.engine.route(runner, command.conversationId, 'router', events);
-      const agents = this.agentsConcerned(command);
-      for (const agentId of agents) await this.engine.drainForAgent(runner, agentId, 'router', events);
-      await writeOutbox(runner, events, correlationId);
+      for (const conversationId of waiting.queued) {
+        const own: OutboxEvent[] = [];
+        await this.engine.route(runner, conversationId, 'router', own);
+        events.push(...withCorrelation(own, correlationOf((command) => 'conversationId' in command && command.conversationId === conversationId)));
+      }
+      for (const agentId of waiting.draining) {
+        const own: OutboxEvent[] = [];
+        await this.engine.drainForAgent(runner, agentId, 'router', own);
+        events.push(...withCorrelation(own, correlationOf((command) => this.agentsConcerned(command).includes(agentId))));
+      }
+      await writeOutbox(runner, events);
     });
   }
 
@@ -153,29 +292,17 @@ export class CommandController {
     }
   }
 
-  private async previousResult(runner: QueryRunner, commandId: string): Promise<CommandResult | undefined> {
-    const found = await rows<{ result: CommandResult }>(runner, `SELECT result FROM processed_commands WHERE command_id = $1`, [
-      commandId,
-    ]);
-    return found[0]?.result;
+  private async storeResults(runner: QueryRunner, results: Array<{ command: RouterCommand; result: CommandResult }>): Promise<void> {
+    if (results.length === 0) return;
+    await runner.query(
+      `INSERT INTO processed_commands (command_id, type, result)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[])`,
+      [results.map(({ command }) => command.commandId), results.map(({ command }) => command.type), results.map(({ result }) => JSON.stringify(result))],
+    );
   }
 
-  private async record(
-    runner: QueryRunner,
-    command: RouterCommand,
-    result: CommandResult,
-    events: OutboxEvent[],
-    correlationId: string | undefined,
-    store: boolean,
-  ): Promise<CommandResult> {
-    if (store) {
-      await runner.query(`INSERT INTO processed_commands (command_id, type, result) VALUES ($1, $2, $3)`, [
-        command.commandId,
-        command.type,
-        JSON.stringify(result),
-      ]);
-    }
-    events.push({
+  private resultEvent(command: RouterCommand, result: CommandResult, correlationId: string | undefined): OutboxEvent {
+    return {
       exchange: EXCHANGES.agent,
       routingKey: routingKeys.agent(command.agentId, 'command-result'),
       payload: {
@@ -189,8 +316,6 @@ export class CommandController {
         ...result,
       },
       correlationId,
-    });
-    await writeOutbox(runner, events, correlationId);
-    return result;
+    };
   }
 }

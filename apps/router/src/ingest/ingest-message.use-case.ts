@@ -30,6 +30,7 @@ import {
   type Mode,
 } from '@app/contracts';
 import { inTransaction, rows } from '@app/persistence';
+import { settle, type Settled } from '../batching/batcher';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { rankAt } from '../policy/aging.policy';
 import { PriorityPolicy } from '../policy/priority.policy';
@@ -92,7 +93,7 @@ export interface IngestRequest {
   correlationId: string | undefined;
 }
 
-export type IngestSettled = { ok: true; outcome: IngestOutcome } | { ok: false; error: unknown };
+export type IngestSettled = Settled<IngestOutcome>;
 
 /** What the batch lookup finds for one envelope (by its index in the batch). */
 interface BatchLookupRow {
@@ -165,12 +166,6 @@ const STORE_FOLLOW_UPS = `
     FROM numbered n JOIN counted ON counted.id = n.conversation_id
    ORDER BY n.ord
   ON CONFLICT DO NOTHING RETURNING id`;
-
-const settle = (work: Promise<IngestOutcome>): Promise<IngestSettled> =>
-  work.then(
-    (outcome) => ({ ok: true as const, outcome }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 
 /** One customer's thread on one channel: the envelopes that continue the same conversation. */
 const threadOf = (envelope: InboundEnvelope): string =>

@@ -181,6 +181,15 @@ const moreRoom = (taken: string) => `EXISTS (
        AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))
   )`;
 
+/**
+ * Of some conversations and agents: the conversations waiting in a queue, and the agents with room
+ * in a lane where something waits — the only ones a route or a drain would do anything for. Read
+ * without locks: what changes after this look is routed by whoever changed it.
+ */
+const WAITING_WORK = `SELECT
+    ARRAY(SELECT c.id FROM conversations c WHERE c.id = ANY ($conversations::uuid[]) AND c.status = 'queued') AS queued,
+    ARRAY(SELECT a.id FROM agents a WHERE a.id = ANY ($agents::text[]) AND ${moreRoom('NULL::uuid')}) AS draining`;
+
 /** What a drain step reports: the best head, whether it was locked and claimed, and the hand-over. */
 const STEP_RESULT = `b.id AS head_id, l.id AS locked_id, k.agent_id AS claimed_by, k.more, m.*
   FROM (SELECT 1) AS one
@@ -420,12 +429,13 @@ export class RoutingEngine {
    * head is passed over and the next statement looks again. The claim also tells whether the agent
    * still has room in a lane where something waits, which saves a last empty look.
    */
-  async drainForAgent(runner: QueryRunner, agentId: string, actor: Actor, events: OutboxEvent[]): Promise<number> {
+  async drainForAgent(runner: QueryRunner, agentId: string, actor: Actor, events: OutboxEvent[]): Promise<string[]> {
     return this.drainSteps(runner, agentId, actor, events);
   }
 
   /**
    * The drain loop; `first` is a step already taken by the statement that freed the capacity.
+   * Returns the conversations handed to the agent.
    *
    * A head passed over may be held by a route that found nobody — its snapshot still saw this agent
    * busy — and leaves it queued; skipping it then would leave the agent idle while it waits. So a
@@ -440,8 +450,8 @@ export class RoutingEngine {
     actor: Actor,
     events: OutboxEvent[],
     first?: DrainStep,
-  ): Promise<number> {
-    let handed = 0;
+  ): Promise<string[]> {
+    const handed: string[] = [];
     const skipped: string[] = [];
     let wait: 'no' | 'next' | 'done' = 'no';
     let step = first;
@@ -451,7 +461,7 @@ export class RoutingEngine {
         if (wait === 'next') wait = 'done';
       }
       if (!step.head_id) {
-        if (handed > 0 || skipped.length === 0 || wait !== 'no') break;
+        if (handed.length > 0 || skipped.length === 0 || wait !== 'no') break;
         wait = 'next';
         step = undefined;
         continue;
@@ -464,7 +474,7 @@ export class RoutingEngine {
       if (!step.claimed_by) break;
       if (step.id === null) throw new Error(`conversation ${step.locked_id} is not in status queued`);
       this.announceHandOver(events, step);
-      handed += 1;
+      handed.push(step.id);
       if (!step.more) break;
       step = undefined;
     }
@@ -480,6 +490,15 @@ export class RoutingEngine {
   ): Promise<DrainStep> {
     const [step] = await this.prepared<DrainStep>(runner, statement, { agent: agentId, skip: skipped, handedBy: actor });
     return step;
+  }
+
+  /** See `WAITING_WORK`. */
+  async waitingWork(runner: QueryRunner, conversationIds: string[], agentIds: string[]): Promise<{ queued: string[]; draining: string[] }> {
+    const [found] = await this.prepared<{ queued: string[]; draining: string[] }>(runner, WAITING_WORK, {
+      conversations: conversationIds,
+      agents: agentIds,
+    });
+    return found;
   }
 
   /** Agent accepts a sync offer. Fails (false) when the offer is gone: expired, withdrawn, not theirs. */
@@ -589,10 +608,16 @@ export class RoutingEngine {
    * after the close (one unit less, wrap-up started for sync work), takes the next item as
    * `drainForAgent` would — one UPDATE of the agent for both. The close's audit row is written
    * before the hand-over's, after the agent's row is locked (A4). Further items, or a head another
-   * transaction holds, continue in `drainForAgent`'s loop. False when `agentId` does not hold the
-   * conversation (nothing is changed then).
+   * transaction holds, continue in `drainForAgent`'s loop. Returns the conversations handed to the
+   * agent with the freed capacity; undefined when `agentId` does not hold the conversation (nothing
+   * is changed then).
    */
-  async closeAndDrain(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<boolean> {
+  async closeAndDrain(
+    runner: QueryRunner,
+    agentId: string,
+    conversationId: string,
+    events: OutboxEvent[],
+  ): Promise<string[] | undefined> {
     const [row] = await this.prepared<CloseStep>(runner, CLOSE_AND_DRAIN, {
       id: conversationId,
       agent: agentId,
@@ -600,7 +625,7 @@ export class RoutingEngine {
       closedBy: `agent:${agentId}`,
       handedBy: 'router',
     });
-    if (!row) return false;
+    if (!row) return undefined;
     const { closed } = row;
     if (row.ended !== 1) {
       // The holder check waits for a concurrent change of the conversation and re-reads it; when
@@ -614,8 +639,7 @@ export class RoutingEngine {
     if (row.accepted_at) this.observeHandled(closed, row.accepted_at);
     this.agentEvent(events, closed, agentId, 'revoked', { reason: 'closed' });
     this.lifecycleEvent(events, closed, 'closed', agentId);
-    await this.drainSteps(runner, agentId, 'router', events, row);
-    return true;
+    return this.drainSteps(runner, agentId, 'router', events, row);
   }
 
   /**

@@ -13,9 +13,11 @@ import { CommandRejected } from './command-rejected.error';
 export class ConversationHandlingUseCase {
   constructor(private readonly engine: RoutingEngine) {}
 
-  async close(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<void> {
-    const closed = await this.engine.closeAndDrain(runner, agentId, conversationId, events);
-    if (!closed) throw new CommandRejected('not_holder', 'you do not hold this conversation');
+  /** `handed`: the conversations the freed capacity was handed to at once (offered or assigned to the agent). */
+  async close(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<{ handed: string[] }> {
+    const handed = await this.engine.closeAndDrain(runner, agentId, conversationId, events);
+    if (!handed) throw new CommandRejected('not_holder', 'you do not hold this conversation');
+    return { handed };
   }
 
   async release(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<RouteResult> {
