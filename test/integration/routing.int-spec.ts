@@ -13,6 +13,7 @@ import { buildEnvelope, openDatabase, replayAudit, seedAgents, TestBroker, waitF
 import { CommandController, type CommandResult } from '../../apps/router/src/commands/command.controller';
 import { IngestMessageUseCase } from '../../apps/router/src/ingest/ingest-message.use-case';
 import { routerEnvSchema } from '../../apps/router/src/router.config';
+import { routerMetrics } from '../../apps/router/src/router.metrics';
 import { RouterModule } from '../../apps/router/src/router.module';
 import { ManualClock } from '../../apps/router/src/routing/clock';
 import { RoutingScheduler } from '../../apps/router/src/timers/routing-scheduler';
@@ -176,6 +177,88 @@ describe('routing engine', () => {
     expect(await conversation(urgent.conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: held.agentId });
     expect(await conversation(older.conversationId)).toMatchObject({ status: 'queued' });
     await expectCountersMatchRows();
+  });
+
+  /** Conversation ids of ingest outcomes that were stored. */
+  const stored = (outcomes: Array<Awaited<ReturnType<typeof ingest>>>) =>
+    outcomes.map((outcome) => {
+      if (outcome.kind !== 'stored') throw new Error('not stored');
+      return outcome;
+    });
+  const batch = (inputs: CommandArgs[]) =>
+    app.get(CommandController).executeBatch(
+      inputs.map((input) => ({ command: routerCommandSchema.parse({ commandId: randomUUID(), tenantId: tenant, ...input }), correlationId: undefined })),
+    );
+  const fallbacks = async () => (await routerMetrics.commandBatchFallbacks.get()).values.reduce((sum, value) => sum + value.value, 0);
+
+  it('closes batched together hand each agent the next thread in queue order, as closes one by one would', async () => {
+    await idleAgents(['a', 'b', 'c'], { asyncCap: 1 });
+    const held = stored(await Promise.all([0, 1, 2].map(() => ingest({ channel: 'sms' }))));
+    expect(held.map((outcome) => outcome.agentId).sort()).toEqual([agent('a'), agent('b'), agent('c')]);
+    const waiting: string[] = [];
+    for (const priority of [0, 0, 0, 90, 0]) {
+      clock.advance(60_000);
+      waiting.push(stored([await ingest({ channel: 'sms', priority })])[0].conversationId);
+    }
+    // Queue order: the urgent one (fourth to arrive), then the oldest two.
+    const [w0, w1, w2, urgent, w4] = waiting;
+    const before = await fallbacks();
+
+    const results = await batch(held.map((outcome) => ({ type: 'conversation.close', agentId: outcome.agentId!, conversationId: outcome.conversationId })));
+    expect(await fallbacks()).toBe(before);
+    const handedTo = new Map(
+      held.map((outcome, index) => {
+        const settled = results[index];
+        if (!settled.ok || !settled.outcome.ok) throw new Error(`close ${index} failed: ${JSON.stringify(settled)}`);
+        const { handed } = settled.outcome.data as { handed: string[] };
+        expect(handed).toHaveLength(1);
+        return [outcome.agentId!, handed[0]];
+      }),
+    );
+    // Agents in lock order (their ids) take the items in queue order.
+    expect([agent('a'), agent('b'), agent('c')].map((id) => handedTo.get(id))).toEqual([urgent, w0, w1]);
+    for (const [agentId, conversationId] of handedTo) {
+      expect(await conversation(conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: agentId });
+    }
+    for (const left of [w2, w4]) expect(await conversation(left)).toMatchObject({ status: 'queued' });
+    for (const closed of held) expect(await conversation(closed.conversationId)).toMatchObject({ status: 'closed' });
+    await expectCountersMatchRows();
+    expect((await replayAudit(pool, tenant)).violations).toEqual([]);
+  });
+
+  it('a batched close of an agent with work waiting in two lanes drains lane by lane, skipping a call it declined; a refused close sends the batch one by one', async () => {
+    await idleAgents(['a', 'b'], { asyncCap: 1 });
+    const held = stored(await Promise.all([0, 1].map(() => ingest({ channel: 'sms' }))));
+    const call = stored([await ingest({ channel: 'voice' })])[0];
+    await command({ type: 'offer.decline', agentId: call.agentId!, conversationId: call.conversationId });
+    await command({ type: 'offer.decline', agentId: agent(call.agentId === agent('a') ? 'b' : 'a'), conversationId: call.conversationId });
+    clock.advance(60_000);
+    const thread = stored([await ingest({ channel: 'sms' })])[0];
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued' });
+    expect(await conversation(thread.conversationId)).toMatchObject({ status: 'queued' });
+
+    // Both agents declined the call, so each close hands over the waiting thread or nothing.
+    const results = await batch(held.map((outcome) => ({ type: 'conversation.close', agentId: outcome.agentId!, conversationId: outcome.conversationId })));
+    const handed = results.map((settled) => (settled.ok && settled.outcome.ok ? (settled.outcome.data as { handed: string[] }).handed : undefined));
+    expect(handed.flat().sort()).toEqual([thread.conversationId]);
+    expect(await conversation(thread.conversationId)).toMatchObject({ status: 'assigned' });
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued' });
+
+    const before = await fallbacks();
+    const holder = (await conversation(thread.conversationId)).assigned_agent_id as string;
+    const other = holder === agent('a') ? agent('b') : agent('a');
+    const mixed = await batch([
+      { type: 'conversation.close', agentId: holder, conversationId: thread.conversationId },
+      { type: 'conversation.close', agentId: other, conversationId: thread.conversationId },
+    ]);
+    expect(await fallbacks()).toBe(before + 1);
+    expect(mixed.map((settled) => settled.ok && settled.outcome)).toEqual([
+      { ok: true, data: { handed: [] } },
+      { ok: false, code: 'not_holder', message: 'you do not hold this conversation' },
+    ]);
+    expect(await conversation(thread.conversationId)).toMatchObject({ status: 'closed' });
+    await expectCountersMatchRows();
+    expect((await replayAudit(pool, tenant)).violations).toEqual([]);
   });
 
   it('reopens a closed thread when the customer writes again and returns it to the same agent', async () => {

@@ -65,7 +65,12 @@ export const commandResultEventSchema = z.object({
   ok: z.boolean(),
   code: z.string().optional(),
   message: z.string().optional(),
-  data: z.unknown().optional(),
+  data: z
+    .unknown()
+    .optional()
+    .describe(
+      'What the command did, by command: conversation.close → {handed: [ids of the conversations the freed capacity went to at once]}; release, transfer and escalate → the routing result {status, agentId}',
+    ),
 });
 
 export const botMessageEventSchema = z.object({

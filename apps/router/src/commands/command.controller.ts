@@ -7,7 +7,9 @@
  * Under load, commands come in batches (`submit`, through a `Batcher`: COMMAND_BATCH_SIZE together,
  * COMMAND_BATCHES_IN_FLIGHT at once, a batch forming only while every slot is busy): one transaction
  * for the batch, one look-up of the results recorded before, each command's own statements, one
- * insert of every result and one outbox write. The commands run in arrival order, grouped by agent
+ * insert of every result and one outbox write. Closes from agents with nothing else in the batch run
+ * together, in two statements for all of them (`closeMany`: the closes, then one drain that hands
+ * each agent the next item). The other commands run in arrival order, grouped by agent
  * so that concurrent batches take agent rows in the same order. A refusal, or anything else that
  * fails in a batch, rolls the batch back and every command runs again on its own (each agent's in
  * arrival order), so one command never fails or changes another's answer.
@@ -147,7 +149,28 @@ export class CommandController {
     const results: CommandResult[] = [];
     const fresh: Array<{ command: RouterCommand; result: CommandResult }> = [];
     const events: OutboxEvent[] = [];
-    for (const index of this.lockOrder(requests)) {
+    const order = this.lockOrder(requests);
+    const together = this.closesTogether(requests, order, known);
+    if (together.length > 0) {
+      const own = together.map((): OutboxEvent[] => []);
+      const outcomes = await this.conversations.closeMany(
+        runner,
+        together.map((index) => requests[index].command as RouterCommand & { conversationId: string }),
+        own,
+      );
+      together.forEach((index, at) => {
+        const { command, correlationId } = requests[index];
+        const outcome = outcomes[at];
+        if (!outcome) throw new BatchAbandoned('not_holder');
+        const result: CommandResult = { ok: true, data: outcome };
+        fresh.push({ command, result });
+        own[at].push(this.resultEvent(command, result, correlationId));
+        events.push(...withCorrelation(own[at], correlationId));
+        results[index] = result;
+      });
+    }
+    for (const index of order) {
+      if (results[index]) continue;
       const { command, correlationId } = requests[index];
       const own: OutboxEvent[] = [];
       let result = known.get(command.commandId);
@@ -173,6 +196,20 @@ export class CommandController {
     await this.storeResults(runner, fresh);
     await writeOutbox(runner, events);
     return results;
+  }
+
+  /**
+   * The closes of a batch that run together (`ConversationHandlingUseCase.closeMany`): not processed
+   * before, without a wrap-up note, from agents with no other command in the batch — at least two.
+   */
+  private closesTogether(requests: CommandRequest[], order: number[], known: Map<string, CommandResult>): number[] {
+    const perAgent = new Map<string, number>();
+    for (const { command } of requests) perAgent.set(command.agentId, (perAgent.get(command.agentId) ?? 0) + 1);
+    const closes = order.filter((index) => {
+      const { command } = requests[index];
+      return command.type === 'conversation.close' && !command.wrapUp && !known.has(command.commandId) && perAgent.get(command.agentId) === 1;
+    });
+    return closes.length > 1 ? closes : [];
   }
 
   /** Arrival order, grouped by agent (a stable sort, so each agent's commands keep their order). */

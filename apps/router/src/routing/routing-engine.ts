@@ -294,6 +294,125 @@ const CLOSE_AND_DRAIN = `WITH closing AS (
           ${STEP_RESULT}
      CROSS JOIN closing c`;
 
+/**
+ * `closeMany`, first statement: the closes of several agents (one conversation each, the agents
+ * distinct), as CLOSE_AND_DRAIN closes — the conversation closed, its live assignment ended, the
+ * agent's row locked and freed (wrap-up started for sync work), the timing and the audit row (written
+ * after the agent's row is locked, A4) — without the drain. One row per input, in input order; a
+ * close that did not take effect (not the holder) has no `tenant_id`.
+ */
+const CLOSE_MANY = `WITH input AS (
+     SELECT x.id, x.agent_id, x.ord FROM unnest($ids::uuid[], $agents::text[]) WITH ORDINALITY AS x (id, agent_id, ord)
+   ), closing AS (
+     UPDATE conversations c
+        SET status = 'closed', assigned_agent_id = NULL, closed_at = $now, last_agent_id = x.agent_id,
+            last_assigned_at = $now, version = c.version + 1, updated_at = $now
+       FROM input x
+      WHERE c.id = x.id AND c.status = 'assigned' AND c.assigned_agent_id = x.agent_id
+     RETURNING c.id, c.tenant_id, c.queue_id, c.mode, c.channel, c.version, x.agent_id
+   ), ended AS (
+     UPDATE assignments s SET state = 'ended', ended_at = $now, end_reason = 'closed'
+       FROM closing m
+      WHERE s.conversation_id = m.id AND s.agent_id = m.agent_id AND s.state <> 'ended'
+     RETURNING s.conversation_id, s.accepted_at
+   ), freed AS (
+     UPDATE agents a
+        SET active_sync = a.active_sync - CASE WHEN m.mode = 'sync' THEN 1 ELSE 0 END,
+            active_async = a.active_async - CASE WHEN m.mode = 'async' THEN 1 ELSE 0 END,
+            idle_since = CASE WHEN m.mode = 'sync' AND a.active_sync = 1 THEN $now::timestamptz ELSE a.idle_since END,
+            wrap_up_until = CASE WHEN m.mode = 'sync' AND q.wrap_up_s > 0 THEN $now::timestamptz + make_interval(secs => q.wrap_up_s)
+                                 ELSE a.wrap_up_until END,
+            version = a.version + 1, updated_at = $now
+       FROM closing m
+       LEFT JOIN queues q ON q.tenant_id = m.tenant_id AND q.id = m.queue_id
+      WHERE a.id = m.agent_id AND EXISTS (SELECT 1 FROM ended e WHERE e.conversation_id = m.id)
+     RETURNING a.id
+   ), close_timing AS (
+     UPDATE conversation_timings t SET closed_at = $now FROM closing m WHERE t.conversation_id = m.id
+   ), close_audit AS (
+     INSERT INTO assignment_audit (tenant_id, conversation_id, agent_id, mode, action, from_status, to_status, actor)
+     SELECT m.tenant_id, m.id, m.agent_id, m.mode, 'close', 'assigned', 'closed', 'agent:' || m.agent_id
+       FROM closing m
+      WHERE EXISTS (SELECT 1 FROM freed f WHERE f.id = m.agent_id)
+   )
+   SELECT m.tenant_id, m.queue_id, m.mode, m.channel, m.version,
+          (SELECT v.version FROM conversations v WHERE v.id = x.id) AS seen_version,
+          (SELECT count(*)::int FROM ended e WHERE e.conversation_id = x.id) AS ended,
+          (SELECT max(e.accepted_at) FROM ended e WHERE e.conversation_id = x.id) AS accepted_at
+     FROM input x
+     LEFT JOIN closing m ON m.id = x.id AND m.agent_id = x.agent_id
+    ORDER BY x.ord`;
+
+/**
+ * `closeMany`, second statement: the drain for the agents just freed (`$agents`, in that order, their
+ * rows locked by this transaction), for all those it can serve together — an agent with room in
+ * exactly one lane where something waits, an async one. The k such agents of a queue take its first
+ * k async items no other transaction holds, in queue order and in agents' order, as k drains one
+ * after another would; nothing else is locked. One row per agent, in input order: the hand-over if
+ * any, the room the agent had in that lane, and how many of its lanes with room have something
+ * waiting — the rest (several lanes, sync work, an item another transaction held, room left) is
+ * for `drainSteps`.
+ */
+const HAND_MANY = `WITH input AS (
+     SELECT x.agent_id, x.ord FROM unnest($agents::text[]) WITH ORDINALITY AS x (agent_id, ord)
+   ), lane AS (
+     SELECT x.agent_id, x.ord, q.tenant_id, q.id AS queue_id, m.mode, ${ASYNC_CAP} - a.active_async AS room
+       FROM agents a
+       JOIN input x ON x.agent_id = a.id
+       JOIN queues q ON q.tenant_id = a.tenant_id
+      CROSS JOIN (VALUES ('sync'), ('async')) AS m (mode)
+      CROSS JOIN LATERAL (
+        SELECT 1 FROM conversations c
+         WHERE c.tenant_id = q.tenant_id AND c.queue_id = q.id AND c.mode = m.mode AND c.status = 'queued'
+         ORDER BY c.rank_at
+         LIMIT 1
+      ) waiting
+      WHERE a.id = ANY ($agents::text[]) AND ${ELIGIBLE}
+        AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))
+   ), single AS (
+     SELECT l.agent_id, l.tenant_id, l.queue_id, l.room,
+            row_number() OVER (PARTITION BY l.tenant_id, l.queue_id ORDER BY l.ord) AS rn
+       FROM lane l
+      WHERE l.mode = 'async'
+        AND NOT EXISTS (SELECT 1 FROM lane o WHERE o.agent_id = l.agent_id AND (o.queue_id, o.mode) <> (l.queue_id, l.mode))
+   ), need AS (
+     SELECT tenant_id, queue_id, count(*) AS k FROM single GROUP BY tenant_id, queue_id
+   ), item AS (
+     SELECT n.tenant_id, n.queue_id, i.id, row_number() OVER (PARTITION BY n.tenant_id, n.queue_id ORDER BY i.rank_at, i.id) AS rn
+       FROM need n
+      CROSS JOIN LATERAL (
+        SELECT c.id, c.rank_at
+          FROM conversations c
+         WHERE c.tenant_id = n.tenant_id AND c.queue_id = n.queue_id AND c.mode = 'async' AND c.status = 'queued'
+         ORDER BY c.rank_at
+         LIMIT n.k
+           FOR UPDATE SKIP LOCKED
+      ) i
+   ), claimed AS (
+     UPDATE agents a
+        SET active_async = a.active_async + 1, last_assigned_at = $now, version = a.version + 1, updated_at = $now
+       FROM single s
+       JOIN item i ON i.tenant_id = s.tenant_id AND i.queue_id = s.queue_id AND i.rn = s.rn
+       JOIN queues q ON q.tenant_id = s.tenant_id AND q.id = s.queue_id
+      WHERE a.id = s.agent_id AND ${ELIGIBLE} AND ${HAS_ROOM_ASYNC}
+     RETURNING i.id AS conversation_id, a.id AS agent_id, 'async'::text AS mode, false AS offer,
+               NULL::timestamptz AS expires_at, s.room
+   ), ${HAND_OVER}
+   SELECT (SELECT count(*)::int FROM lane l WHERE l.agent_id = x.agent_id) AS lanes, k.room, m.*
+     FROM input x
+     LEFT JOIN claimed k ON k.agent_id = x.agent_id
+     LEFT JOIN moved m ON m.id = k.conversation_id
+    ORDER BY x.ord`;
+
+/** A close of `closeMany`'s first statement; `tenant_id` null when it did not take effect. */
+type ClosedRow = { version: number; seen_version: number; ended: number; accepted_at: Date | null } & (
+  | { tenant_id: null }
+  | Pick<ConversationRow, 'tenant_id' | 'queue_id' | 'mode' | 'channel'>
+);
+
+/** An agent of `closeMany`'s second statement: its lanes with work waiting, and the hand-over if any. */
+type ServedRow = { lanes: number; room: number | null } & ({ id: null } | HandedRow);
+
 /** A conversation just handed over: its row after the hand-over, and whether it was offered. */
 interface HandedRow extends ConversationRow {
   offer: boolean;
@@ -640,6 +759,58 @@ export class RoutingEngine {
     this.agentEvent(events, closed, agentId, 'revoked', { reason: 'closed' });
     this.lifecycleEvent(events, closed, 'closed', agentId);
     return this.drainSteps(runner, agentId, 'router', events, row);
+  }
+
+  /**
+   * `closeAndDrain` for several agents at once (one conversation each, the agents distinct): every
+   * close in one statement, then one statement that hands the next item to each agent it can (see
+   * HAND_MANY); `drainSteps` goes on for the agents that statement leaves with something to do. The
+   * events of the i-th close go to `events[i]`. Returns, for each close, the conversations handed
+   * to its agent, or undefined when the agent did not hold the conversation (nothing changed then).
+   */
+  async closeMany(
+    runner: QueryRunner,
+    closes: Array<{ agentId: string; conversationId: string }>,
+    events: OutboxEvent[][],
+  ): Promise<Array<string[] | undefined>> {
+    const closed = await this.prepared<ClosedRow>(runner, CLOSE_MANY, {
+      ids: closes.map((close) => close.conversationId),
+      agents: closes.map((close) => close.agentId),
+    });
+    const handed: Array<string[] | undefined> = [];
+    const freed: number[] = [];
+    closed.forEach((row, index) => {
+      const { agentId, conversationId } = closes[index];
+      if (row.tenant_id === null) return;
+      if (row.ended !== 1) {
+        // See closeAndDrain: a concurrent change this statement's snapshot could not see.
+        if (row.version !== row.seen_version + 1) {
+          throw new ConcurrentUpdateError(`conversation ${conversationId} changed while being closed`);
+        }
+        throw new Error(`conversation ${conversationId} has no live assignment for ${agentId}`);
+      }
+      const conversation = { ...row, id: conversationId };
+      if (row.accepted_at) this.observeHandled(conversation, row.accepted_at);
+      this.agentEvent(events[index], conversation, agentId, 'revoked', { reason: 'closed' });
+      this.lifecycleEvent(events[index], conversation, 'closed', agentId);
+      handed[index] = [];
+      freed.push(index);
+    });
+    if (freed.length === 0) return handed;
+    const served = await this.prepared<ServedRow>(runner, HAND_MANY, {
+      agents: freed.map((index) => closes[index].agentId),
+      handedBy: 'router',
+    });
+    for (const [at, row] of served.entries()) {
+      const index = freed[at];
+      if (row.id !== null) {
+        this.announceHandOver(events[index], row);
+        handed[index]!.push(row.id);
+      }
+      const more = row.id !== null ? (row.room ?? 0) > 1 : row.lanes > 0;
+      if (more) handed[index]!.push(...(await this.drainSteps(runner, closes[index].agentId, 'router', events[index])));
+    }
+    return handed;
   }
 
   /**

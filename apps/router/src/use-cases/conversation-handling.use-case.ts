@@ -20,6 +20,16 @@ export class ConversationHandlingUseCase {
     return { handed };
   }
 
+  /** `close` for several agents at once (one conversation each, the agents distinct); undefined where refused. */
+  async closeMany(
+    runner: QueryRunner,
+    closes: Array<{ agentId: string; conversationId: string }>,
+    events: OutboxEvent[][],
+  ): Promise<Array<{ handed: string[] } | undefined>> {
+    const handed = await this.engine.closeMany(runner, closes, events);
+    return closes.map((_, index) => (handed[index] ? { handed: handed[index] } : undefined));
+  }
+
   async release(runner: QueryRunner, agentId: string, conversationId: string, events: OutboxEvent[]): Promise<RouteResult> {
     const conversation = await this.held(runner, agentId, conversationId);
     const result = await this.engine.requeue(
