@@ -11,6 +11,10 @@
  *    new conversations and follow-ups on threads that already have an agent; 100 online agents with
  *    a large async cap, so routing never waits for capacity. Closed-loop saturation, then p50/p99
  *    ingest→agent-event latency at offered rates of 500 and 1,000 msg/s.
+ * 3. The adapter stage alone, the pipeline's upper bound: the same webhooks, answered by the sms
+ *    adapter once the broker confirmed them, while the router is stopped (SIGSTOP) and does nothing;
+ *    then the router continues (SIGCONT) and every message must still be stored once and reach an
+ *    agent. Its latency column is the webhook's answer time.
  *
  * Isolation: its own vhost (management API or rabbitmqctl) and its own database (created, migrated,
  * seeded; dropped at the end, also on failure or interruption). Every phase ends with checks — every
@@ -48,12 +52,12 @@ const CPU_PROF = args.has('--cpu-prof');
 const PLAN = QUICK
   ? {
       raw: { warmupMessages: 500, saturationMs: 2_000, latencyMs: 2_000 },
-      pipeline: { warmupMessages: 100, saturationMs: 2_500, rateMs: 1_500, minDrainMs: 10_000 },
+      pipeline: { warmupMessages: 100, saturationMs: 2_500, rateMs: 1_500, stageMs: 1_500, minDrainMs: 10_000 },
       timeLimitMs: 58_000,
     }
   : {
       raw: { warmupMessages: 2_000, saturationMs: 10_000, latencyMs: 10_000 },
-      pipeline: { warmupMessages: 1_000, saturationMs: 20_000, rateMs: 10_000, minDrainMs: 30_000 },
+      pipeline: { warmupMessages: 1_000, saturationMs: 20_000, rateMs: 10_000, stageMs: 10_000, minDrainMs: 30_000 },
       timeLimitMs: 600_000,
     };
 
@@ -90,6 +94,7 @@ interface Figures {
   saturation: PhaseFigures;
   at500: PhaseFigures;
   at1000: PhaseFigures;
+  adapterStage: PhaseFigures;
   newConversations: number;
   rss: Map<string, number>;
   versions: { rabbitmq: string; postgres: string };
@@ -238,6 +243,21 @@ async function main(): Promise<Figures> {
     const at1000 = await driver.fixedRate('1,000 msg/s', 1_000, plan.rateMs, drainFor(1_000));
     progress(at1000);
     await driver.verify('1,000 msg/s');
+    const routerPid = router.pid;
+    const signalRouter = (signal: NodeJS.Signals) => {
+      if (routerPid !== undefined) process.kill(routerPid, signal);
+    };
+    const adapterStage = await driver.adapterOnly(
+      'adapter stage alone',
+      PIPELINE_CONCURRENCY,
+      plan.stageMs,
+      // The router then works off the stage's backlog: twice what the saturated rate needs.
+      (backlog) => Math.max(plan.minDrainMs, (2_000 * backlog) / saturation.msgsPerSec),
+      () => signalRouter('SIGSTOP'),
+      () => signalRouter('SIGCONT'),
+    );
+    err(`bench: adapter stage alone: ${fmt(adapterStage.messages)} webhooks, ${fmt(adapterStage.msgsPerSec, 1)} msg/s answered`);
+    await driver.verify('adapter stage alone');
     const newConversations = driver.newConversations;
     const peaks = rss.peaksBytes();
 
@@ -248,6 +268,7 @@ async function main(): Promise<Figures> {
       saturation,
       at500,
       at1000,
+      adapterStage,
       newConversations,
       rss: peaks,
       versions: { rabbitmq: await rabbitmqVersion(brokerUrl), postgres },
@@ -284,7 +305,7 @@ function reportProfiles(dir: string): void {
 }
 
 function report(figures: Figures): void {
-  const { raw, saturation, at500, at1000 } = figures;
+  const { raw, saturation, at500, at1000, adapterStage } = figures;
   const ms = (value: number) => value.toFixed(2);
   const rows = [
     ['raw hop, saturated', fmt(raw.saturation.messages), '', fmt(raw.saturation.msgsPerSec), ms(raw.saturation.latency.p50Ms), ms(raw.saturation.latency.p99Ms), ms(raw.saturation.latency.maxMs)],
@@ -298,13 +319,22 @@ function report(figures: Figures): void {
       ms(phase.latency.p99Ms),
       ms(phase.latency.maxMs),
     ]),
+    [
+      `adapter stage alone (router stopped)`,
+      fmt(adapterStage.messages),
+      '',
+      fmt(adapterStage.msgsPerSec),
+      ms(adapterStage.latency.p50Ms),
+      ms(adapterStage.latency.p99Ms),
+      ms(adapterStage.latency.maxMs),
+    ],
   ];
   out(
     `e2e bench (${QUICK ? 'quick' : 'full'}${CPU_PROF ? ', UNDER --cpu-prof' : ''}): RabbitMQ ${figures.versions.rabbitmq}, Postgres ${figures.versions.postgres}, ` +
       `confirm window ${CONFIRM_WINDOW}, ${AGENTS} agents, ${FOLLOW_UP_SHARE * 100}% follow-ups`,
   );
   for (const line of table(['phase', 'messages', 'sent/s', 'done msg/s', 'p50 ms', 'p99 ms', 'max ms'], rows)) out(line);
-  const totalSent = figures.warmup.messages + saturation.messages + at500.messages + at1000.messages;
+  const totalSent = figures.warmup.messages + saturation.messages + at500.messages + at1000.messages + adapterStage.messages;
   out(`pipeline traffic: ${fmt(totalSent)} messages, ${fmt(figures.newConversations)} new conversations, ${fmt(totalSent - figures.newConversations)} follow-ups; all stored once and routed once`);
   out(`RSS peak: ${[...figures.rss].map(([name, bytes]) => `${name} ${mb(bytes).toFixed(0)} MB`).join(', ')}`);
   const ratio = saturation.msgsPerSec / raw.saturation.msgsPerSec;
@@ -327,6 +357,7 @@ function report(figures: Figures): void {
       },
       ratio: round(ratio, 3),
       latencyRatio: round(latencyRatio, 2),
+      adapterStage: { msgsPerSec: round(adapterStage.msgsPerSec, 1), ratio: round(adapterStage.msgsPerSec / raw.saturation.msgsPerSec, 3) },
     }),
   );
 }

@@ -10,9 +10,9 @@
  * frees one unit of capacity and the drain hands that agent the best waiting item. Every agent starts
  * full (8 of 8 async threads), so each close yields exactly one decision. The latency of a decision
  * is from submitting the command to its result, waiting in the batcher and commit included;
- * decisions/s is decisions over the wall time of the measured phase, with 32 commands in flight on
- * 32 different agents, as a loaded router holds them from its prefetch (`BENCH_CONCURRENCY=<n>`
- * changes that, to see where throughput stops growing).
+ * decisions/s is decisions over the wall time of the measured phase, with as many commands in flight
+ * (on as many different agents) as a loaded router holds from the broker — its AMQP_PREFETCH, 50 by
+ * default (`BENCH_CONCURRENCY=<n>` changes that, to see where throughput stops growing).
  *
  * Each size ends with invariant checks (decisions = drained assignments, no agent over its cap,
  * counters = live assignment rows, queue order kept); a broken invariant fails the run instead of
@@ -68,9 +68,9 @@ interface SizeSpec {
 const TENANT = 'bench';
 const QUEUE = 'chat';
 const ASYNC_CAP = 8;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || 32);
-if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 64) {
-  process.stderr.write(`bench: BENCH_CONCURRENCY must be an integer from 1 to 64, got ${process.env.BENCH_CONCURRENCY}\n`);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY || loadConfig(routerEnvSchema, process.env).AMQP_PREFETCH);
+if (!Number.isInteger(CONCURRENCY) || CONCURRENCY < 1 || CONCURRENCY > 500) {
+  process.stderr.write(`bench: BENCH_CONCURRENCY must be an integer from 1 to 500, got ${process.env.BENCH_CONCURRENCY}\n`);
   process.exit(2);
 }
 const SEED = 0x5eed_2026;

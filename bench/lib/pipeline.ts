@@ -169,6 +169,45 @@ export class PipelineDriver {
     return this.figures(label, phase, wallMs);
   }
 
+  /**
+   * The first stage alone: `concurrency` webhooks in flight, each worker sending its next one when
+   * the adapter has answered (after the broker confirmed the publish), while `pause` holds the rest
+   * of the pipeline still; then `resume`, and every message must still reach an agent (`verify`).
+   * What this sustains bounds the pipeline from above: everything after the adapter is extra work on
+   * the same cores.
+   */
+  async adapterOnly(
+    label: string,
+    concurrency: number,
+    durationMs: number,
+    drainMsFor: (backlog: number) => number,
+    pause: () => void,
+    resume: () => void,
+  ): Promise<PhaseFigures> {
+    const phase: Tracked[] = [];
+    const answered: number[] = [];
+    pause();
+    const started = performance.now();
+    const deadline = started + durationMs;
+    try {
+      const worker = async () => {
+        while (performance.now() < deadline) {
+          const tracked = this.track(label, performance.now());
+          phase.push(tracked);
+          await this.post(tracked);
+          if (tracked.status !== 200) return; // reported by the checks
+          answered.push(performance.now() - tracked.sentAt);
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+    } finally {
+      resume();
+    }
+    const wallMs = performance.now() - started;
+    await this.awaitEvents(phase, drainMsFor(phase.length));
+    return { label, messages: phase.length, followUps: phase.filter((tracked) => tracked.sms.followUp).length, wallMs, msgsPerSec: phase.length / (wallMs / 1000), latency: summarize(answered) };
+  }
+
   /** Open loop: message i is due at start + i/rate whatever happened to the earlier ones. */
   async fixedRate(label: string, rate: number, durationMs: number, drainMs: number): Promise<PhaseFigures> {
     const total = Math.round((rate * durationMs) / 1000);
