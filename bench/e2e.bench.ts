@@ -52,12 +52,12 @@ const CPU_PROF = args.has('--cpu-prof');
 const PLAN = QUICK
   ? {
       raw: { warmupMessages: 500, saturationMs: 2_000, latencyMs: 2_000 },
-      pipeline: { warmupMessages: 100, saturationMs: 2_500, rateMs: 1_500, stageMs: 1_500, minDrainMs: 10_000 },
+      pipeline: { warmupMessages: 100, saturationMs: 2_500, rateMs: 1_500, stageMs: 1_000, minDrainMs: 10_000 },
       timeLimitMs: 58_000,
     }
   : {
       raw: { warmupMessages: 2_000, saturationMs: 10_000, latencyMs: 10_000 },
-      pipeline: { warmupMessages: 1_000, saturationMs: 20_000, rateMs: 10_000, stageMs: 10_000, minDrainMs: 30_000 },
+      pipeline: { warmupMessages: 1_000, saturationMs: 20_000, rateMs: 10_000, stageMs: 5_000, minDrainMs: 30_000 },
       timeLimitMs: 600_000,
     };
 
@@ -97,6 +97,7 @@ interface Figures {
   adapterStage: PhaseFigures;
   newConversations: number;
   rss: Map<string, number>;
+  rssWithStage: Map<string, number>;
   versions: { rabbitmq: string; postgres: string };
 }
 
@@ -243,6 +244,9 @@ async function main(): Promise<Figures> {
     const at1000 = await driver.fixedRate('1,000 msg/s', 1_000, plan.rateMs, drainFor(1_000));
     progress(at1000);
     await driver.verify('1,000 msg/s');
+    // The issue's phases end here: the RSS target is read off them. The adapter stage drives the
+    // adapter far harder than the pipeline ever does, so its peaks are reported on their own.
+    const pipelinePeaks = rss.peaksBytes();
     const routerPid = router.pid;
     const signalRouter = (signal: NodeJS.Signals) => {
       if (routerPid !== undefined) process.kill(routerPid, signal);
@@ -259,7 +263,7 @@ async function main(): Promise<Figures> {
     err(`bench: adapter stage alone: ${fmt(adapterStage.messages)} webhooks, ${fmt(adapterStage.msgsPerSec, 1)} msg/s answered`);
     await driver.verify('adapter stage alone');
     const newConversations = driver.newConversations;
-    const peaks = rss.peaksBytes();
+    const stagePeaks = rss.peaksBytes();
 
     await cleanup();
     return {
@@ -270,7 +274,8 @@ async function main(): Promise<Figures> {
       at1000,
       adapterStage,
       newConversations,
-      rss: peaks,
+      rss: pipelinePeaks,
+      rssWithStage: stagePeaks,
       versions: { rabbitmq: await rabbitmqVersion(brokerUrl), postgres },
     };
   } finally {
@@ -336,7 +341,8 @@ function report(figures: Figures): void {
   for (const line of table(['phase', 'messages', 'sent/s', 'done msg/s', 'p50 ms', 'p99 ms', 'max ms'], rows)) out(line);
   const totalSent = figures.warmup.messages + saturation.messages + at500.messages + at1000.messages + adapterStage.messages;
   out(`pipeline traffic: ${fmt(totalSent)} messages, ${fmt(figures.newConversations)} new conversations, ${fmt(totalSent - figures.newConversations)} follow-ups; all stored once and routed once`);
-  out(`RSS peak: ${[...figures.rss].map(([name, bytes]) => `${name} ${mb(bytes).toFixed(0)} MB`).join(', ')}`);
+  const peaks = (of: Map<string, number>) => [...of].map(([name, bytes]) => `${name} ${mb(bytes).toFixed(0)} MB`).join(', ');
+  out(`RSS peak (raw hop and pipeline phases): ${peaks(figures.rss)}; with the adapter stage too: ${peaks(figures.rssWithStage)}`);
   const ratio = saturation.msgsPerSec / raw.saturation.msgsPerSec;
   const latencyRatio = at1000.latency.p99Ms / raw.fixedRate.latency.p99Ms;
   const serviceRss = Math.max(...[...figures.rss].filter(([name]) => name !== 'bench').map(([, bytes]) => mb(bytes)));
