@@ -58,7 +58,7 @@ export const routerMetrics = {
   ),
   commandBatchFallbacks: counter(
     'router_command_batch_fallbacks_total',
-    'Command batches rolled back and handled one command at a time, by reason: a command refused, or an error (a conflict, a failure)',
+    'Command batches rolled back and handled one command at a time, by reason: refused (a command was refused), contended (a row lock was held too long), error',
     ['reason'],
   ),
   outboxPublished: counter('router_outbox_published_total', 'Outbox events published to the broker', ['exchange']),

@@ -1,4 +1,4 @@
-import { Batcher, type Settled } from './batcher';
+import { Batcher, BatcherClosed, type Settled } from './batcher';
 
 /** A run function whose batches finish only when the test says so. */
 class ManualRuns {
@@ -86,6 +86,21 @@ describe('Batcher', () => {
     expect(runs.batches).toEqual([[1], [2, 3]]);
     runs.finish(1);
     await expect(Promise.all([second, third])).resolves.toEqual(['done 2', 'done 3']);
+  });
+
+  it('on close, lets running batches finish and hands back what waits and what comes later', async () => {
+    const runs = new ManualRuns();
+    const batcher = new Batcher(runs.run, { size: 4, inFlight: 1 });
+    const running = batcher.submit(1);
+    await flush();
+    const waiting = batcher.submit(2);
+    batcher.close();
+    await expect(waiting).rejects.toBeInstanceOf(BatcherClosed);
+    await expect(batcher.submit(3)).rejects.toBeInstanceOf(BatcherClosed);
+    runs.finish(0);
+    await expect(running).resolves.toBe('done 1');
+    await flush();
+    expect(runs.batches).toEqual([[1]]);
   });
 
   it('fails a request its batch settled no outcome for', async () => {

@@ -13,15 +13,16 @@
  * so that concurrent batches take agent rows in the same order. A refusal, or anything else that
  * fails in a batch, rolls the batch back and every command runs again on its own (each agent's in
  * arrival order), so one command never fails or changes another's answer.
+ * A batch never waits long for a row lock (`limitLockWaits`); past that it rolls back the same way.
  */
 import { randomUUID } from 'node:crypto';
-import { Controller, Inject, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { EXCHANGES, routerCommandSchema, routingKeys, type RouterCommand } from '@app/contracts';
 import { AmqpContext } from '@app/messaging';
-import { inTransaction, rows } from '@app/persistence';
-import { Batcher, settle, type Settled } from '../batching/batcher';
+import { inTransaction, rows, sqlState } from '@app/persistence';
+import { Batcher, BatcherClosed, LOCK_NOT_AVAILABLE, limitLockWaits, settle, type Settled } from '../batching/batcher';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { withCorrelation, writeOutbox, type OutboxEvent } from '../outbox/outbox.writer';
 import { ROUTER_CONFIG, type RouterConfig } from '../router.config';
@@ -46,8 +47,11 @@ export interface CommandRequest {
 /** Something in a batch the batch cannot answer for; the batch rolls back and its commands run alone. */
 class BatchAbandoned extends Error {}
 
+const fallbackReason = (error: unknown) =>
+  error instanceof BatchAbandoned ? 'refused' : sqlState(error) === LOCK_NOT_AVAILABLE ? 'contended' : 'error';
+
 @Controller()
-export class CommandController {
+export class CommandController implements OnModuleDestroy {
   private readonly logger = new Logger(CommandController.name);
   private readonly batcher: Batcher<CommandRequest, CommandResult>;
 
@@ -64,7 +68,7 @@ export class CommandController {
     private readonly outbox: OutboxRelay,
     @Inject(ROUTER_CONFIG) config: RouterConfig,
   ) {
-    this.batcher = new Batcher((batch) => this.executeBatch(batch), {
+    this.batcher = new Batcher((batch, closing) => this.executeBatch(batch, closing), {
       size: config.COMMAND_BATCH_SIZE,
       inFlight: config.COMMAND_BATCHES_IN_FLIGHT,
     });
@@ -79,6 +83,11 @@ export class CommandController {
       { commandId: command.commandId, type: command.type, agentId: command.agentId, correlationId, ok: result.ok },
       'command processed',
     );
+  }
+
+  /** Before the consumers drain: commands not yet in a batch go back to the broker (`Batcher.close`). */
+  onModuleDestroy(): void {
+    this.batcher.close();
   }
 
   /** A command as the broker delivers it: alone on a quiet router, in a batch under load. */
@@ -105,14 +114,16 @@ export class CommandController {
   }
 
   /** Several commands in one transaction (see the file's comment); each settles on its own. */
-  async executeBatch(requests: CommandRequest[]): Promise<Array<Settled<CommandResult>>> {
+  async executeBatch(requests: CommandRequest[], closing: () => boolean = () => false): Promise<Array<Settled<CommandResult>>> {
     if (requests.length === 1) return [await settle(this.execute(requests[0].command, requests[0].correlationId))];
     routerMetrics.commandBatchSize.observe(requests.length);
     let results: CommandResult[];
     try {
       results = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, requests));
     } catch (error) {
-      routerMetrics.commandBatchFallbacks.inc({ reason: error instanceof BatchAbandoned ? 'refused' : 'error' });
+      routerMetrics.commandBatchFallbacks.inc({ reason: fallbackReason(error) });
+      // Shutting down: nothing of the batch was written; its commands go back to the broker.
+      if (closing()) return requests.map(() => ({ ok: false, error: new BatcherClosed() }));
       return this.oneByOne(requests);
     }
     // Should this fail, every command of the batch fails: its redelivery republishes the recorded
@@ -140,6 +151,7 @@ export class CommandController {
    * thrown as it is, for `execute` to record after the rollback.
    */
   private async applyAll(runner: QueryRunner, requests: CommandRequest[]): Promise<CommandResult[]> {
+    if (requests.length > 1) await limitLockWaits(runner);
     const previous = await rows<{ command_id: string; result: CommandResult }>(
       runner,
       `SELECT command_id, result FROM processed_commands WHERE command_id = ANY ($1::uuid[])`,

@@ -13,8 +13,9 @@
  * their envelopes run on their own after the batch), one that stores every follow-up; the rest (new
  * and reopened conversations) take the single-envelope path inside the same transaction, and one
  * outbox write carries every event. Whatever fails in a batch — a duplicate that
- * raced in, a deadlock after the retries, one bad envelope — rolls the batch back and each envelope
- * runs again on its own, so one message never fails another.
+ * raced in, a deadlock after the retries, a row lock held too long (a batch never waits long for
+ * one: `limitLockWaits`), one bad envelope — rolls the batch back and each envelope runs again on
+ * its own, so one message never fails another.
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -30,7 +31,7 @@ import {
   type Mode,
 } from '@app/contracts';
 import { inTransaction, rows } from '@app/persistence';
-import { settle, type Settled } from '../batching/batcher';
+import { BatcherClosed, limitLockWaits, settle, type Settled } from '../batching/batcher';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { rankAt } from '../policy/aging.policy';
 import { PriorityPolicy } from '../policy/priority.policy';
@@ -208,7 +209,7 @@ export class IngestMessageUseCase {
    * Several envelopes in one transaction (see the file's comment). Settles each envelope on its own:
    * the batch commits whole, or every envelope runs again through `execute` and succeeds or fails alone.
    */
-  async executeBatch(requests: IngestRequest[]): Promise<IngestSettled[]> {
+  async executeBatch(requests: IngestRequest[], closing: () => boolean = () => false): Promise<IngestSettled[]> {
     if (requests.length === 1) return [await settle(this.execute(requests[0].envelope, requests[0].correlationId))];
     routerMetrics.ingestBatchSize.observe(requests.length);
     let outcomes: Array<IngestOutcome | undefined>;
@@ -216,6 +217,8 @@ export class IngestMessageUseCase {
       outcomes = await inTransaction(this.dataSource, (runner) => this.ingestBatch(runner, requests));
     } catch {
       routerMetrics.ingestBatchFallbacks.inc();
+      // Shutting down: nothing of the batch was written; its messages go back to the broker.
+      if (closing()) return requests.map(() => ({ ok: false, error: new BatcherClosed() }));
       return Promise.all(requests.map((request) => settle(this.execute(request.envelope, request.correlationId))));
     }
     const settled = await this.afterCommit(requests, outcomes);
@@ -285,6 +288,7 @@ export class IngestMessageUseCase {
 
   /** The outcome of each envelope, or undefined for one left to run on its own after the batch. */
   private async ingestBatch(runner: QueryRunner, requests: IngestRequest[]): Promise<Array<IngestOutcome | undefined>> {
+    await limitLockWaits(runner);
     const column = <T>(pick: (envelope: InboundEnvelope) => T) => requests.map(({ envelope }) => pick(envelope));
     const found = await rows<BatchLookupRow>(runner, BATCH_LOOKUP, [
       requests.map((_, index) => index),
