@@ -161,6 +161,13 @@ export class CommandController implements OnModuleDestroy {
     const results: CommandResult[] = [];
     const fresh: Array<{ command: RouterCommand; result: CommandResult }> = [];
     const events: OutboxEvent[] = [];
+    /** The i-th command's answer, and its events followed by its command-result event. */
+    const answer = (index: number, result: CommandResult, own: OutboxEvent[]) => {
+      const { command, correlationId } = requests[index];
+      own.push(this.resultEvent(command, result, correlationId));
+      events.push(...withCorrelation(own, correlationId));
+      results[index] = result;
+    };
     const order = this.lockOrder(requests);
     const together = this.closesTogether(requests, order, known);
     if (together.length > 0) {
@@ -171,39 +178,31 @@ export class CommandController implements OnModuleDestroy {
         own,
       );
       together.forEach((index, at) => {
-        const { command, correlationId } = requests[index];
         const outcome = outcomes[at];
         if (!outcome) throw new BatchAbandoned('not_holder');
         const result: CommandResult = { ok: true, data: outcome };
-        fresh.push({ command, result });
-        own[at].push(this.resultEvent(command, result, correlationId));
-        events.push(...withCorrelation(own[at], correlationId));
-        results[index] = result;
+        fresh.push({ command: requests[index].command, result });
+        answer(index, result, own[at]);
       });
     }
     for (const index of order) {
       if (results[index]) continue;
-      const { command, correlationId } = requests[index];
+      const { command } = requests[index];
       const own: OutboxEvent[] = [];
       let result = known.get(command.commandId);
       if (!result) {
-        if (requests.length > 1) {
-          result = await this.apply(runner, command, own).then(
-            (data): CommandResult => ({ ok: true, data }),
-            (error: unknown) => {
-              throw error instanceof CommandRejected ? new BatchAbandoned(error.code) : error;
-            },
-          );
-        } else {
-          result = { ok: true, data: await this.apply(runner, command, own) };
+        let data: unknown;
+        try {
+          data = await this.apply(runner, command, own);
+        } catch (error) {
+          throw requests.length > 1 && error instanceof CommandRejected ? new BatchAbandoned(error.code) : error;
         }
+        result = { ok: true, data };
         // The same command twice in one batch: the second delivery only repeats the first's answer.
         known.set(command.commandId, result);
         fresh.push({ command, result });
       }
-      own.push(this.resultEvent(command, result, correlationId));
-      events.push(...withCorrelation(own, correlationId));
-      results[index] = result;
+      answer(index, result, own);
     }
     await this.storeResults(runner, fresh);
     await writeOutbox(runner, events);

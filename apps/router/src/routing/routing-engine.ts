@@ -367,6 +367,7 @@ const HAND_MANY = `WITH input AS (
          ORDER BY c.rank_at
          LIMIT 1
       ) waiting
+      -- = ANY as well as the join: the generic plan then reads the agents by key, not all of them.
       WHERE a.id = ANY ($agents::text[]) AND ${ELIGIBLE}
         AND ((m.mode = 'sync' AND ${HAS_ROOM_SYNC}) OR (m.mode = 'async' AND ${HAS_ROOM_ASYNC}))
    ), single AS (
@@ -745,20 +746,29 @@ export class RoutingEngine {
       handedBy: 'router',
     });
     if (!row) return undefined;
-    const { closed } = row;
+    this.announceClose(events, row.closed, agentId, row);
+    return this.drainSteps(runner, agentId, 'router', events, row);
+  }
+
+  /**
+   * After a close statement: its live assignment must have ended — otherwise the holder check waited
+   * for a concurrent change of the conversation and re-read it, and when that change ended its
+   * assignment and handed it to the same agent again (a release drained back), the new assignment
+   * is not in the statement's snapshot; a fresh attempt sees it. Then the handle time and the events.
+   */
+  private announceClose(
+    events: OutboxEvent[],
+    closed: Pick<ConversationRow, 'id' | 'tenant_id' | 'queue_id' | 'mode' | 'channel'>,
+    agentId: string,
+    row: { ended: number; version: number; seen_version: number; accepted_at: Date | null },
+  ): void {
     if (row.ended !== 1) {
-      // The holder check waits for a concurrent change of the conversation and re-reads it; when
-      // that change ended its assignment and handed it to the same agent again (a release drained
-      // back), the new assignment is not in this statement's snapshot. A fresh attempt sees it.
-      if (row.version !== row.seen_version + 1) {
-        throw new ConcurrentUpdateError(`conversation ${conversationId} changed while being closed`);
-      }
-      throw new Error(`conversation ${conversationId} has no live assignment for ${agentId}`);
+      if (row.version !== row.seen_version + 1) throw new ConcurrentUpdateError(`conversation ${closed.id} changed while being closed`);
+      throw new Error(`conversation ${closed.id} has no live assignment for ${agentId}`);
     }
     if (row.accepted_at) this.observeHandled(closed, row.accepted_at);
     this.agentEvent(events, closed, agentId, 'revoked', { reason: 'closed' });
     this.lifecycleEvent(events, closed, 'closed', agentId);
-    return this.drainSteps(runner, agentId, 'router', events, row);
   }
 
   /**
@@ -780,19 +790,8 @@ export class RoutingEngine {
     const handed: Array<string[] | undefined> = [];
     const freed: number[] = [];
     closed.forEach((row, index) => {
-      const { agentId, conversationId } = closes[index];
       if (row.tenant_id === null) return;
-      if (row.ended !== 1) {
-        // See closeAndDrain: a concurrent change this statement's snapshot could not see.
-        if (row.version !== row.seen_version + 1) {
-          throw new ConcurrentUpdateError(`conversation ${conversationId} changed while being closed`);
-        }
-        throw new Error(`conversation ${conversationId} has no live assignment for ${agentId}`);
-      }
-      const conversation = { ...row, id: conversationId };
-      if (row.accepted_at) this.observeHandled(conversation, row.accepted_at);
-      this.agentEvent(events[index], conversation, agentId, 'revoked', { reason: 'closed' });
-      this.lifecycleEvent(events[index], conversation, 'closed', agentId);
+      this.announceClose(events[index], { ...row, id: closes[index].conversationId }, closes[index].agentId, row);
       handed[index] = [];
       freed.push(index);
     });
