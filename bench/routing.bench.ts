@@ -16,7 +16,8 @@
  *
  * Each size ends with invariant checks (decisions = drained assignments, no agent over its cap,
  * counters = live assignment rows, queue order kept); a broken invariant fails the run instead of
- * reporting a figure. The database is dropped at the end, also on failure or interruption.
+ * reporting a figure. The run has its own database and vhost, removed at the end, also on failure or
+ * interruption.
  *
  * Output: a human-readable table, then exactly one JSON line on stdout as the last line. Router logs
  * (warn and above) go to stderr; `--explain` prints, also to stderr, EXPLAIN (ANALYZE, BUFFERS) of
@@ -35,10 +36,9 @@ import { performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Client } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { DataSource as DataSourceToken } from 'typeorm';
-import { DEFAULT_DATABASE_URL, loadConfig, SERVICE_NODE_FLAGS } from '@app/config';
+import { DEFAULT_AMQP_URL, DEFAULT_DATABASE_URL, loadConfig, SERVICE_NODE_FLAGS } from '@app/config';
 import { createDataSource, inTransaction, runMigrationsLocked } from '@app/persistence';
 import { CommandController } from '../apps/router/src/commands/command.controller';
 import { OutboxRelay } from '../apps/router/src/outbox/outbox.relay';
@@ -48,6 +48,7 @@ import { routerMetrics } from '../apps/router/src/router.metrics';
 import { RouterModule } from '../apps/router/src/router.module';
 import { ConversationHandlingUseCase } from '../apps/router/src/use-cases/conversation-handling.use-case';
 import { ensureDatabase, safeUrl } from '../scripts/lib/preflight';
+import { dropDatabase, pickVhostAdmin, withVhost, type VhostAdmin } from './lib/infrastructure';
 import { prng } from './lib/prng';
 import { BenchFailure, err, fmt, mb, out, percentile, round } from './lib/report';
 
@@ -153,23 +154,6 @@ class RssPeak {
 
   stop(): void {
     clearInterval(this.timer);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Database lifecycle
-
-async function dropDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const database = decodeURIComponent(target.pathname.slice(1));
-  const admin = new URL(url);
-  admin.pathname = '/postgres';
-  const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${database.replace(/"/g, '""')}" WITH (FORCE)`);
-  } finally {
-    await client.end();
   }
 }
 
@@ -587,14 +571,21 @@ interface SizeResult {
 }
 
 async function main(): Promise<SizeResult[]> {
+  const runId = Date.now();
   const base = new URL(process.env.DATABASE_URL || DEFAULT_DATABASE_URL);
-  base.pathname = `/cr_bench_${Date.now()}`;
+  base.pathname = `/cr_bench_${runId}`;
   const url = base.toString();
+  // Its own vhost too: the relay publishes every decision's events, which queues of a system
+  // running on the default vhost (npm start) would otherwise collect.
+  const brokerUrl = process.env.AMQP_URL || DEFAULT_AMQP_URL;
+  const vhost = `cr-bench-routing-${runId}`;
+  let vhostAdmin: VhostAdmin | undefined;
   let dropped = false;
   const drop = async () => {
     if (dropped) return;
     dropped = true;
     await dropDatabase(url).catch((error: Error) => err(`bench: could not drop ${safeUrl(url)}: ${error.message}`));
+    await vhostAdmin?.remove(vhost).catch((error: Error) => err(`bench: could not delete vhost ${vhost}: ${error.message}`));
   };
 
   const watchdog = setTimeout(() => {
@@ -604,7 +595,7 @@ async function main(): Promise<SizeResult[]> {
   watchdog.unref();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      err(`bench: interrupted (${signal}); dropping the database`);
+      err(`bench: interrupted (${signal}); dropping the database and the vhost`);
       void drop().finally(() => process.exit(130));
     });
   }
@@ -613,6 +604,9 @@ async function main(): Promise<SizeResult[]> {
   let admin: DataSource | undefined;
   let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | undefined;
   try {
+    const vhosts = await pickVhostAdmin(brokerUrl);
+    await vhosts.create(vhost);
+    vhostAdmin = vhosts;
     await ensureDatabase(url);
     admin = createDataSource({ url, poolSize: 2, applicationName: 'bench-admin' });
     await admin.initialize();
@@ -621,6 +615,7 @@ async function main(): Promise<SizeResult[]> {
     const config = loadConfig(routerEnvSchema, {
       ...process.env,
       DATABASE_URL: url,
+      AMQP_URL: withVhost(brokerUrl, vhost),
       SCHEDULER_INTERVAL_MS: '0',
       LOG_LEVEL: 'warn',
       MIGRATIONS_RUN: 'false',
