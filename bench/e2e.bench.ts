@@ -315,8 +315,10 @@ function report(figures: Figures): void {
   const rows = [
     ['raw hop, saturated', fmt(raw.saturation.messages), '', fmt(raw.saturation.msgsPerSec), ms(raw.saturation.latency.p50Ms), ms(raw.saturation.latency.p99Ms), ms(raw.saturation.latency.maxMs)],
     ['raw hop, 1,000 msg/s', fmt(raw.fixedRate.messages), fmt(raw.fixedRate.achievedRate), '', ms(raw.fixedRate.latency.p50Ms), ms(raw.fixedRate.latency.p99Ms), ms(raw.fixedRate.latency.maxMs)],
-    ...[saturation, at500, at1000].map((phase) => [
-      `pipeline, ${phase.offeredRate ? `${fmt(phase.offeredRate)} msg/s` : `saturated (${PIPELINE_CONCURRENCY} in flight)`}`,
+    ...[saturation, at500, at1000, adapterStage].map((phase) => [
+      phase === adapterStage
+        ? 'adapter stage alone (router stopped)'
+        : `pipeline, ${phase.offeredRate ? `${fmt(phase.offeredRate)} msg/s` : `saturated (${PIPELINE_CONCURRENCY} in flight)`}`,
       fmt(phase.messages),
       phase.achievedSendRate ? fmt(phase.achievedSendRate) : '',
       fmt(phase.msgsPerSec),
@@ -324,15 +326,6 @@ function report(figures: Figures): void {
       ms(phase.latency.p99Ms),
       ms(phase.latency.maxMs),
     ]),
-    [
-      `adapter stage alone (router stopped)`,
-      fmt(adapterStage.messages),
-      '',
-      fmt(adapterStage.msgsPerSec),
-      ms(adapterStage.latency.p50Ms),
-      ms(adapterStage.latency.p99Ms),
-      ms(adapterStage.latency.maxMs),
-    ],
   ];
   out(
     `e2e bench (${QUICK ? 'quick' : 'full'}${CPU_PROF ? ', UNDER --cpu-prof' : ''}): RabbitMQ ${figures.versions.rabbitmq}, Postgres ${figures.versions.postgres}, ` +

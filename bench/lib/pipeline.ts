@@ -205,7 +205,7 @@ export class PipelineDriver {
     }
     const wallMs = performance.now() - started;
     await this.awaitEvents(phase, drainMsFor(phase.length));
-    return { label, messages: phase.length, followUps: phase.filter((tracked) => tracked.sms.followUp).length, wallMs, msgsPerSec: phase.length / (wallMs / 1000), latency: summarize(answered) };
+    return this.figures(label, phase, wallMs, answered);
   }
 
   /** Open loop: message i is due at start + i/rate whatever happened to the earlier ones. */
@@ -241,8 +241,13 @@ export class PipelineDriver {
     await sleep(300);
   }
 
-  private figures(label: string, phase: Tracked[], wallMs: number): PhaseFigures {
-    const latencies = phase.filter((tracked) => tracked.eventAt !== undefined).map((tracked) => tracked.eventAt! - tracked.sentAt);
+  /** `latencies` default to send → agent event. */
+  private figures(
+    label: string,
+    phase: Tracked[],
+    wallMs: number,
+    latencies = phase.filter((tracked) => tracked.eventAt !== undefined).map((tracked) => tracked.eventAt! - tracked.sentAt),
+  ): PhaseFigures {
     return {
       label,
       messages: phase.length,
