@@ -448,8 +448,9 @@ type BatchedKind = 'accept' | 'decline' | 'close' | 'release' | 'presence';
  * Several agent commands delivered together, as the router batches them under load (one
  * transaction for all): accepts, declines, closes, releases and presence changes of several agents
  * (or one agent twice), optionally with a redelivery of an earlier command in the same batch. Every
- * command is answered on its own: the redelivery repeats its first answer (I7). A batch whose every
- * command succeeds must commit as a batch — falling back to one by one would test the single path only.
+ * command is answered on its own: the redelivery repeats its first answer (I7). A batch may fall back
+ * to one by one only because a command was refused; the A1 run as a whole must commit batches whole,
+ * or it would test the single path only.
  */
 export class CommandsTogether extends RoutingStep {
   constructor(
@@ -526,8 +527,8 @@ export class CommandsTogether extends RoutingStep {
     }
     // Nothing runs beside this step: a batch may go one by one because a command was refused in
     // it (whose answer alone may then differ: one by one, each command is routed after its own
-    // commit), never because of an error.
-    if (fallbacks.error !== fallbacksBefore.error) {
+    // commit), never for another reason — no lock can be contended, nothing may fail.
+    if (fallbacks.other !== fallbacksBefore.other) {
       throw new InvariantViolation(relabel(model, `a command batch failed and fell back to one-by-one at step ${model.step}\n  ${model.trace.join('\n  ')}`));
     }
     this.note(model, notes.join('; '));

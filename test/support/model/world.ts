@@ -93,19 +93,22 @@ export class RouterWorld {
     return this.handles.app.get(CommandController).executeBatch(commands.map((command) => ({ command, correlationId: undefined })));
   }
 
-  /** How many command batches have rolled back and run one command at a time, in this process, by reason. */
-  static async commandBatchFallbacks(): Promise<{ refused: number; error: number }> {
+  /**
+   * How many command batches have rolled back and run one command at a time, in this process: because
+   * a command was refused, and for any other reason (contended, error).
+   */
+  static async commandBatchFallbacks(): Promise<{ refused: number; other: number }> {
     const { values } = await routerMetrics.commandBatchFallbacks.get();
-    const of = (reason: string) => values.find((value) => value.labels.reason === reason)?.value ?? 0;
-    return { refused: of('refused'), error: of('error') };
+    const refused = values.find((value) => value.labels.reason === 'refused')?.value ?? 0;
+    return { refused, other: values.reduce((sum, value) => sum + value.value, 0) - refused };
   }
 
   /** Command batches of several commands that committed whole, in this process. */
   static async commandBatchesCommitted(): Promise<number> {
     const { values } = await routerMetrics.commandBatchSize.get();
     const batches = values.find((value) => value.metricName === 'router_command_batch_size_count')?.value ?? 0;
-    const { refused, error } = await RouterWorld.commandBatchFallbacks();
-    return batches - refused - error;
+    const { refused, other } = await RouterWorld.commandBatchFallbacks();
+    return batches - refused - other;
   }
 
   tick(): Promise<void> {
