@@ -1,9 +1,9 @@
 /**
- * libs/persistence against a real Postgres: migrations from several replicas at once, and the
- * invariants the schema itself enforces.
+ * libs/persistence against a real Postgres: migrations from several replicas at once, the
+ * invariants the schema itself enforces, and side effects deferred to a transaction's commit.
  */
 import { randomUUID } from 'node:crypto';
-import { createDataSource, MIGRATIONS, runMigrationsLocked } from '@app/persistence';
+import { afterCommit, ConcurrentUpdateError, createDataSource, inTransaction, MIGRATIONS, rows, runMigrationsLocked } from '@app/persistence';
 import { openDatabase } from '@app/testing';
 import { createDatabase, dropDatabase, withDatabase } from '../support/infrastructure';
 
@@ -105,5 +105,45 @@ describe('schema invariants', () => {
       );
     await insert(1);
     await expect(insert(2)).rejects.toThrow(/messages_provider_uq/);
+  });
+});
+
+describe('afterCommit: a side effect counts committed work only', () => {
+  const source = createDataSource({ url: process.env.DATABASE_URL!, poolSize: 2, applicationName: 'after-commit' });
+  beforeAll(() => source.initialize());
+  afterAll(() => source.destroy());
+
+  it('runs after the commit, once per committed unit, and never for an attempt rolled back or retried', async () => {
+    const seen: string[] = [];
+    let attempts = 0;
+    const committed = await inTransaction(source, async (runner) => {
+      attempts += 1;
+      const [row] = await rows<{ attempt: number }>(runner, 'SELECT $1::int AS attempt', [attempts]);
+      afterCommit(runner, () => seen.push(`attempt ${row.attempt}`));
+      expect(seen).toEqual([]);
+      if (attempts === 1) throw new ConcurrentUpdateError('first attempt loses a race');
+      return row.attempt;
+    });
+    expect(committed).toBe(2);
+    expect(seen).toEqual(['attempt 2']);
+
+    await expect(
+      inTransaction(source, async (runner) => {
+        afterCommit(runner, () => seen.push('rolled back'));
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    expect(seen).toEqual(['attempt 2']);
+  });
+
+  it('runs at once on a runner outside a transaction unit', async () => {
+    const runner = source.createQueryRunner();
+    try {
+      const seen: number[] = [];
+      afterCommit(runner, () => seen.push(1));
+      expect(seen).toEqual([1]);
+    } finally {
+      await runner.release();
+    }
   });
 });

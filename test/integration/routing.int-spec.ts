@@ -190,6 +190,10 @@ describe('routing engine', () => {
       inputs.map((input) => ({ command: routerCommandSchema.parse({ commandId: randomUUID(), tenantId: tenant, ...input }), correlationId: undefined })),
     );
   const fallbacks = async () => (await routerMetrics.commandBatchFallbacks.get()).values.reduce((sum, value) => sum + value.value, 0);
+  const handled = async () =>
+    (await routerMetrics.handleSeconds.get()).values
+      .filter((value) => value.metricName === 'router_handle_seconds_count')
+      .reduce((sum, value) => sum + value.value, 0);
 
   it('closes batched together hand each agent the next thread in queue order, as closes one by one would', async () => {
     await idleAgents(['a', 'b', 'c'], { asyncCap: 1 });
@@ -245,6 +249,7 @@ describe('routing engine', () => {
     expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued' });
 
     const before = await fallbacks();
+    const handledBefore = await handled();
     const holder = (await conversation(thread.conversationId)).assigned_agent_id as string;
     const other = holder === agent('a') ? agent('b') : agent('a');
     const mixed = await batch([
@@ -252,6 +257,8 @@ describe('routing engine', () => {
       { type: 'conversation.close', agentId: other, conversationId: thread.conversationId },
     ]);
     expect(await fallbacks()).toBe(before + 1);
+    // The close ran in the batch that rolled back and again on its own: its handle time counts once.
+    expect(await handled()).toBe(handledBefore + 1);
     expect(mixed.map((settled) => settled.ok && settled.outcome)).toEqual([
       { ok: true, data: { handed: [] } },
       { ok: false, code: 'not_holder', message: 'you do not hold this conversation' },

@@ -3,7 +3,8 @@
  * `query()` returns `[rows, count]` for UPDATE/DELETE, a trap for RETURNING clauses).
  * `preparedRows()` does the same through a named prepared statement. `inTransaction()` retries the
  * whole unit on serialization failures and deadlocks, which Postgres may raise under contention and
- * which are safe to retry by definition.
+ * which are safe to retry by definition. `afterCommit()` defers a side effect that must count only
+ * committed work (a metric) to the moment the unit commits: a rolled-back or retried attempt drops it.
  */
 import { createHash } from 'node:crypto';
 import type { DataSource, QueryResult, QueryRunner } from 'typeorm';
@@ -61,6 +62,18 @@ export function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+const commitHooks = new WeakMap<QueryRunner, Array<() => void>>();
+
+/**
+ * Runs `hook` once the `inTransaction()` unit on `runner` has committed, never when it rolls back.
+ * On a runner outside such a unit there is nothing to wait for, so it runs at once.
+ */
+export function afterCommit(runner: QueryRunner, hook: () => void): void {
+  const hooks = commitHooks.get(runner);
+  if (hooks) hooks.push(hook);
+  else hook();
+}
+
 export async function inTransaction<T>(
   dataSource: DataSource,
   work: (runner: QueryRunner) => Promise<T>,
@@ -71,14 +84,19 @@ export async function inTransaction<T>(
     try {
       await runner.connect();
       await runner.startTransaction();
+      const hooks: Array<() => void> = [];
+      commitHooks.set(runner, hooks);
       const result = await work(runner);
       await runner.commitTransaction();
+      commitHooks.delete(runner);
+      for (const hook of hooks) hook();
       return result;
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
       if (attempt >= attempts || !RETRYABLE_SQLSTATES.has(sqlState(error) ?? '')) throw error;
       await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
     } finally {
+      commitHooks.delete(runner);
       await runner.release();
     }
   }

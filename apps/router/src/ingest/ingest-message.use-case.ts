@@ -30,7 +30,7 @@ import {
   type InboundEnvelope,
   type Mode,
 } from '@app/contracts';
-import { inTransaction, rows } from '@app/persistence';
+import { afterCommit, inTransaction, rows } from '@app/persistence';
 import { BatcherClosed, limitLockWaits, settle, type Settled } from '../batching/batcher';
 import { OutboxRelay } from '../outbox/outbox.relay';
 import { rankAt } from '../policy/aging.policy';
@@ -483,7 +483,8 @@ export class IngestMessageUseCase {
     }
 
     const lifecycle = opened === 'new' ? 'conversation.created' : 'conversation.reopened';
-    routerMetrics.conversations.inc({ channel: envelope.channel, mode });
+    const created = { channel: envelope.channel, mode };
+    afterCommit(runner, () => routerMetrics.conversations.inc(created));
     events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: lifecycle, channel: envelope.channel, mode }));
     await this.engine.audit(
       runner,
@@ -507,7 +508,8 @@ export class IngestMessageUseCase {
       locked: downgraded ? undefined : routable,
     });
     if (routed.status === 'queued') {
-      routerMetrics.queued.inc({ mode });
+      const queued = { mode };
+      afterCommit(runner, () => routerMetrics.queued.inc(queued));
       events.push(this.conversationEvent({ ...base, eventId: randomUUID(), type: 'conversation.queued', channel: envelope.channel, mode }));
       await this.notices.forQueued(runner, conversation.id, events);
     }

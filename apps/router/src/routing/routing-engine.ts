@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { EXCHANGES, routingKeys, type AgentEventName, type ConversationEventName, type Mode } from '@app/contracts';
-import { ConcurrentUpdateError, preparedRows, rows, statementName, type PreparedStatement } from '@app/persistence';
+import { afterCommit, ConcurrentUpdateError, preparedRows, rows, statementName, type PreparedStatement } from '@app/persistence';
 import type { OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 import { Clock } from './clock';
@@ -533,7 +533,7 @@ export class RoutingEngine {
       handed ??= await this.claimAndHand(runner, conversation, actor, { exclude: options.exclude });
     }
     if (!handed) return { status: 'queued' };
-    return this.announceHandOver(events, handed);
+    return this.announceHandOver(runner, events, handed);
   }
 
   /**
@@ -593,7 +593,7 @@ export class RoutingEngine {
       }
       if (!step.claimed_by) break;
       if (step.id === null) throw new Error(`conversation ${step.locked_id} is not in status queued`);
-      this.announceHandOver(events, step);
+      this.announceHandOver(runner, events, step);
       handed.push(step.id);
       if (!step.more) break;
       step = undefined;
@@ -638,7 +638,7 @@ export class RoutingEngine {
     await this.audit(runner, conversation, agentId, 'accept', 'offered', 'assigned', `agent:${agentId}`);
     this.agentEvent(events, conversation, agentId, 'assigned', { via: 'offer' });
     this.lifecycleEvent(events, conversation, 'assigned', agentId);
-    this.observeAssigned(conversation);
+    this.observeAssigned(runner, conversation);
     return true;
   }
 
@@ -700,7 +700,7 @@ export class RoutingEngine {
     if (ended.length !== 1) throw new Error(`conversation ${conversation.id} has no live assignment for ${agentId}`);
     await this.release(runner, agentId, conversation.mode);
     if (reason === 'closed' && ended[0].accepted_at) {
-      this.observeHandled(conversation, ended[0].accepted_at);
+      this.observeHandled(runner, conversation, ended[0].accepted_at);
     }
     if (conversation.mode === 'sync' && reason === 'closed') {
       const policy = await this.queuePolicy(runner, conversation.tenant_id, conversation.queue_id);
@@ -746,7 +746,7 @@ export class RoutingEngine {
       handedBy: 'router',
     });
     if (!row) return undefined;
-    this.announceClose(events, row.closed, agentId, row);
+    this.announceClose(runner, events, row.closed, agentId, row);
     return this.drainSteps(runner, agentId, 'router', events, row);
   }
 
@@ -757,6 +757,7 @@ export class RoutingEngine {
    * is not in the statement's snapshot; a fresh attempt sees it. Then the handle time and the events.
    */
   private announceClose(
+    runner: QueryRunner,
     events: OutboxEvent[],
     closed: Pick<ConversationRow, 'id' | 'tenant_id' | 'queue_id' | 'mode' | 'channel'>,
     agentId: string,
@@ -766,7 +767,7 @@ export class RoutingEngine {
       if (row.version !== row.seen_version + 1) throw new ConcurrentUpdateError(`conversation ${closed.id} changed while being closed`);
       throw new Error(`conversation ${closed.id} has no live assignment for ${agentId}`);
     }
-    if (row.accepted_at) this.observeHandled(closed, row.accepted_at);
+    if (row.accepted_at) this.observeHandled(runner, closed, row.accepted_at);
     this.agentEvent(events, closed, agentId, 'revoked', { reason: 'closed' });
     this.lifecycleEvent(events, closed, 'closed', agentId);
   }
@@ -791,7 +792,7 @@ export class RoutingEngine {
     const freed: number[] = [];
     closed.forEach((row, index) => {
       if (row.tenant_id === null) return;
-      this.announceClose(events[index], { ...row, id: closes[index].conversationId }, closes[index].agentId, row);
+      this.announceClose(runner, events[index], { ...row, id: closes[index].conversationId }, closes[index].agentId, row);
       handed[index] = [];
       freed.push(index);
     });
@@ -803,7 +804,7 @@ export class RoutingEngine {
     for (const [at, row] of served.entries()) {
       const index = freed[at];
       if (row.id !== null) {
-        this.announceHandOver(events[index], row);
+        this.announceHandOver(runner, events[index], row);
         handed[index]!.push(row.id);
       }
       const more = row.id !== null ? (row.room ?? 0) > 1 : row.lanes > 0;
@@ -974,18 +975,19 @@ export class RoutingEngine {
     });
   }
 
-  /** Handle time of a closed conversation: from the agent's acceptance to the close. */
-  private observeHandled(conversation: Pick<ConversationRow, 'queue_id' | 'mode'>, acceptedAt: Date | string): void {
+  /** Handle time of a closed conversation: from the agent's acceptance to the close, once committed. */
+  private observeHandled(runner: QueryRunner, conversation: Pick<ConversationRow, 'queue_id' | 'mode'>, acceptedAt: Date | string): void {
     const held = (this.clock.now().getTime() - new Date(acceptedAt).getTime()) / 1000;
-    routerMetrics.handleSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, held));
+    afterCommit(runner, () => routerMetrics.handleSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, held)));
   }
 
-  private observeAssigned(conversation: ConversationRow): void {
-    routerMetrics.assignments.inc({ mode: conversation.mode });
-    if (conversation.queued_at) {
-      const waited = (this.clock.now().getTime() - new Date(conversation.queued_at).getTime()) / 1000;
-      routerMetrics.waitSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, waited));
-    }
+  private observeAssigned(runner: QueryRunner, conversation: ConversationRow): void {
+    const { mode, queue_id: queue, queued_at: queuedAt } = conversation;
+    const waited = queuedAt ? (this.clock.now().getTime() - new Date(queuedAt).getTime()) / 1000 : undefined;
+    afterCommit(runner, () => {
+      routerMetrics.assignments.inc({ mode });
+      if (waited !== undefined) routerMetrics.waitSeconds.observe({ queue, mode }, Math.max(0, waited));
+    });
   }
 
   private async stickyCandidate(runner: QueryRunner, conversation: ConversationRow): Promise<string | undefined> {
@@ -1054,7 +1056,7 @@ export class RoutingEngine {
   }
 
   /** The events of a hand-over: an offer (sync), or an assignment and its lifecycle event. */
-  private announceHandOver(events: OutboxEvent[], handed: HandedRow): RouteResult {
+  private announceHandOver(runner: QueryRunner, events: OutboxEvent[], handed: HandedRow): RouteResult {
     const agentId = handed.assigned_agent_id;
     if (!agentId) throw new Error(`conversation ${handed.id} was handed over to nobody`);
     if (handed.offer) {
@@ -1064,7 +1066,7 @@ export class RoutingEngine {
     }
     this.agentEvent(events, handed, agentId, 'assigned', { via: handed.last_agent_id === agentId ? 'sticky' : 'routing' });
     this.lifecycleEvent(events, handed, 'assigned', agentId);
-    this.observeAssigned(handed);
+    this.observeAssigned(runner, handed);
     return { status: 'assigned', agentId };
   }
 

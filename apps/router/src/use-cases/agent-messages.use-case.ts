@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { EXCHANGES, routingKeys, type DeliveryStatus, type OutboundMessage } from '@app/contracts';
+import { afterCommit } from '@app/persistence';
 import type { OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 import { RoutingEngine, type ConversationRow } from '../routing/routing-engine';
@@ -79,7 +80,7 @@ export class AgentMessagesUseCase {
       payload: { eventId: messageId, ...outbound },
     });
     this.engine.agentEvent(events, conversation, agentId, 'message', { messageId, sender: 'agent', direction: 'outbound' });
-    routerMetrics.replies.inc({ channel: conversation.channel });
+    afterCommit(runner, () => routerMetrics.replies.inc({ channel: conversation.channel }));
     return { messageId, deliveryStatus: 'queued', duplicate: false };
   }
 
@@ -144,7 +145,8 @@ export class AgentMessagesUseCase {
       { id: conversation.id },
     );
     if (first?.waited_s != null) {
-      routerMetrics.firstResponseSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, first.waited_s));
+      const waited = Math.max(0, first.waited_s);
+      afterCommit(runner, () => routerMetrics.firstResponseSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, waited));
     }
   }
 
