@@ -90,7 +90,9 @@ export interface ConversationDetail extends ConversationSummary {
   queueId: string;
   priority: number;
   assignedAgentId: string | null;
+  /** Free-form JSONB (what a bot gathered is `context.bot`): read it through conversation-context.parser.ts only. */
   context: unknown;
+  /** Free-form JSONB too, from CRMs and adapters; same parser. */
   customer: { id: string; name: string | null; address: string; attributes: unknown };
   otherConversations: ConversationSummary[];
 }

@@ -2,7 +2,8 @@ import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
-import { conversationDetail, message, uuid, workItem } from '../testing/fixtures';
+import type { ConversationDetail } from '../api/api.types';
+import { botHandoffContext, conversationDetail, message, uuid, workItem } from '../testing/fixtures';
 import { Conversation, type Draft } from './conversation.view';
 import type { Thread } from './desk.reducer';
 
@@ -20,7 +21,7 @@ function actions() {
   };
 }
 
-function setup({ ended, mode = 'async' as const }: { ended?: string; mode?: 'sync' | 'async' } = {}) {
+function setup({ ended, mode = 'async' as const, facts = {} }: { ended?: string; mode?: 'sync' | 'async'; facts?: Pick<Partial<ConversationDetail>, 'context' | 'customer'> } = {}) {
   const id = uuid();
   const earlier = uuid();
   const item = workItem({ conversationId: id, mode, channel: mode === 'sync' ? 'webchat' : 'sms' });
@@ -29,6 +30,7 @@ function setup({ ended, mode = 'async' as const }: { ended?: string; mode?: 'syn
     mode,
     channel: item.channel,
     otherConversations: [{ id: earlier, channel: 'email', mode: 'async', status: 'closed', createdAt: '2029-12-01T10:00:00Z', closedAt: null, lastMessageAt: '2029-12-01T10:00:00Z' }],
+    ...facts,
   });
   const reply = message({ conversationId: id, direction: 'outbound', sender: 'agent', authorAgentId: 'a1', deliveryStatus: 'sent' });
   const thread: Thread = {
@@ -128,5 +130,82 @@ describe('conversation', () => {
     for (const name of ['Send', 'Add note', 'Transfer', 'Release', 'Close', 'Escalate to call']) {
       expect((screen.getByRole('button', { name }) as HTMLButtonElement).disabled).toBe(true);
     }
+  });
+
+  describe('what the bot gathered and who the customer is', () => {
+    const customer = (attributes: unknown) => ({ id: uuid(), name: 'Jo Customer', address: '+15550001', attributes });
+    const rows = (list: HTMLElement) => within(list).getAllByTestId('attribute').map((row) => [row.dataset.key, within(row).getByRole('definition').textContent]);
+
+    it("shows the bot's summary and the attributes it gathered", () => {
+      setup({ facts: { context: botHandoffContext({ summary: 'Wants a refund for order 42.\nAsked twice.', attributes: { orderId: '42', eligible: true, amount: 19.5, reason: null } }) } });
+      const panel = screen.getByRole('region', { name: 'From the bot' });
+      expect(panel.dataset.testid).toBe('bot-handoff');
+      expect(within(panel).getByTestId('bot-summary').textContent).toBe('Wants a refund for order 42.\nAsked twice.');
+      expect(rows(within(panel).getByTestId('bot-attributes'))).toEqual([
+        ['amount', '19.5'],
+        ['eligible', 'yes'],
+        ['orderId', '42'],
+        ['reason', 'not set'],
+      ]);
+      expect(screen.queryByTestId('customer-facts')).toBeNull();
+    });
+
+    it('says so when a timed-out bot handed over without a summary', () => {
+      setup({ facts: { context: botHandoffContext({ attributes: { botTimedOut: true } }) } });
+      const panel = screen.getByTestId('bot-handoff');
+      expect(within(panel).getByText('The bot left no summary.')).toBeTruthy();
+      expect(within(panel).queryByTestId('bot-summary')).toBeNull();
+      expect(rows(within(panel).getByTestId('bot-attributes'))).toEqual([['botTimedOut', 'yes']]);
+    });
+
+    it("highlights a VIP customer and their tier beside the customer's attributes", () => {
+      setup({ facts: { customer: customer({ vip: true, tier: 'gold', email: 'jo@example.com', address: { city: 'Oslo' } }) } });
+      const panel = screen.getByRole('region', { name: 'Customer' });
+      expect(within(panel).getByTestId('customer-vip').textContent).toBe('VIP');
+      expect(within(panel).getByTestId('customer-tier').textContent).toBe('gold tier');
+      expect(rows(within(panel).getByTestId('customer-attributes'))).toEqual([
+        ['email', 'jo@example.com'],
+        ['tier', 'gold'],
+        ['vip', 'yes'],
+      ]);
+      expect(screen.queryByTestId('bot-handoff')).toBeNull();
+    });
+
+    it('does not call a customer VIP on a look-alike value', () => {
+      setup({ facts: { customer: customer({ vip: 'true', plan: 'basic' }) } });
+      expect(screen.getByTestId('customer-facts')).toBeTruthy();
+      expect(screen.queryByTestId('customer-vip')).toBeNull();
+      expect(screen.queryByTestId('customer-tier')).toBeNull();
+    });
+
+    it.each([
+      ['null', null, {}],
+      ['empty', {}, null],
+      ['a string', 'x', 'x'],
+      ['a number as bot', { bot: 5 }, [1, 2]],
+      ['a null bot', { bot: null }, { vip: undefined }],
+      ['an empty hand-off', { bot: { summary: '  ', attributes: {} } }, { nested: { vip: true } }],
+      ['a malformed hand-off', { bot: { summary: ['s'], attributes: [['k', 'v']] } }, 7],
+    ])('shows no panel when the context is %s', (_name, context, attributes) => {
+      setup({ facts: { context, customer: customer(attributes) } });
+      expect(screen.getByTestId('conversation')).toBeTruthy();
+      expect(screen.queryByTestId('bot-handoff')).toBeNull();
+      expect(screen.queryByTestId('customer-facts')).toBeNull();
+    });
+
+    it('renders HTML-like text as text', () => {
+      const summary = '<img src=x onerror="alert(1)"><b>urgent</b>';
+      setup({
+        facts: {
+          context: botHandoffContext({ summary, attributes: { '<i>key</i>': '<script>alert(2)</script>' } }),
+          customer: customer({ tier: '<u>gold</u>' }),
+        },
+      });
+      const view = screen.getByTestId('conversation');
+      expect(screen.getByTestId('bot-summary').textContent).toBe(summary);
+      expect(rows(screen.getByTestId('bot-attributes'))).toEqual([['<i>key</i>', '<script>alert(2)</script>']]);
+      expect(screen.getByTestId('customer-tier').textContent).toBe('<u>gold</u> tier');
+      expect(view.querySelector('img, b, i, u, script')).toBeNull();
+    });
   });
 });

@@ -1,10 +1,12 @@
 /**
- * One conversation: the customer's history on every channel (oldest first, a divider where the
- * conversation changes), delivery ticks on the agent's replies, and — while the agent holds it — the
- * reply box, internal notes and the hand-off actions (transfer, release, close, escalate).
+ * One conversation: what a bot gathered before handing it over and the customer's attributes, the
+ * customer's history on every channel (oldest first, a divider where the conversation changes),
+ * delivery ticks on the agent's replies, and — while the agent holds it — the reply box, internal
+ * notes and the hand-off actions (transfer, release, close, escalate).
  */
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import type { ConversationSummary, DeliveryStatus, MessageView, TransferTarget, WorkItem } from '../api/api.types';
+import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
+import type { ConversationDetail, ConversationSummary, DeliveryStatus, MessageView, TransferTarget, WorkItem } from '../api/api.types';
+import { botHandoffOf, customerFactsOf, type Attribute, type AttributeValue } from '../api/conversation-context.parser';
 import { ChannelBadge } from '../shared/channel-badge.view';
 import { formatClock, formatDateTime, modeLabel } from '../shared/format';
 import { newClientId } from '../shared/client-id';
@@ -142,6 +144,8 @@ export function Conversation(props: ConversationProps) {
         </button>
       </header>
 
+      {detail && <HandoffFacts detail={detail} />}
+
       {detail && detail.otherConversations.length > 0 && <OtherConversations conversations={detail.otherConversations} />}
 
       {endedReason !== undefined && (
@@ -272,6 +276,80 @@ function OtherConversations({ conversations }: { conversations: ConversationSumm
     </details>
   );
 }
+
+/** What the bot gathered and what is known about the customer, so the agent does not ask again. */
+function HandoffFacts({ detail }: { detail: ConversationDetail }) {
+  const bot = botHandoffOf(detail.context);
+  const customer = customerFactsOf(detail.customer.attributes);
+  if (!bot && customer.attributes.length === 0) return null;
+  return (
+    <div className="facts">
+      {bot && (
+        <FactPanel title="From the bot" className="bot-handoff" testId="bot-handoff">
+          {bot.summary === undefined ? (
+            <p className="hint">The bot left no summary.</p>
+          ) : (
+            <p className="summary" data-testid="bot-summary">
+              {bot.summary}
+            </p>
+          )}
+          {bot.attributes.length > 0 && <AttributeList attributes={bot.attributes} testId="bot-attributes" />}
+        </FactPanel>
+      )}
+      {customer.attributes.length > 0 && (
+        <FactPanel
+          title="Customer"
+          className="customer-facts"
+          testId="customer-facts"
+          badges={
+            <>
+              {customer.vip && (
+                <span className="badge vip" data-testid="customer-vip">
+                  VIP
+                </span>
+              )}
+              {customer.tier !== undefined && (
+                <span className="badge vip" data-testid="customer-tier">
+                  {customer.tier} tier
+                </span>
+              )}
+            </>
+          }
+        >
+          <AttributeList attributes={customer.attributes} testId="customer-attributes" />
+        </FactPanel>
+      )}
+    </div>
+  );
+}
+
+function FactPanel({ title, className, testId, badges, children }: { title: string; className: string; testId: string; badges?: ReactNode; children: ReactNode }) {
+  const headingId = useId();
+  return (
+    <section className={`fact-panel ${className}`} data-testid={testId} aria-labelledby={headingId}>
+      <h3>
+        <span id={headingId}>{title}</span>
+        {badges}
+      </h3>
+      {children}
+    </section>
+  );
+}
+
+function AttributeList({ attributes, testId }: { attributes: Attribute[]; testId: string }) {
+  return (
+    <dl className="attributes" data-testid={testId}>
+      {attributes.map(({ key, value }) => (
+        <div key={key} data-testid="attribute" data-key={key}>
+          <dt>{key}</dt>
+          <dd className={value === null ? 'hint' : undefined}>{attributeText(value)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+const attributeText = (value: AttributeValue) => (value === null ? 'not set' : typeof value === 'boolean' ? (value ? 'yes' : 'no') : String(value));
 
 interface MessageRowProps {
   message: MessageView;

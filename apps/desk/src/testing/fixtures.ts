@@ -94,6 +94,11 @@ export function conversationDetail(overrides: Partial<ConversationDetail> = {}):
   };
 }
 
+/** `context` as the router leaves it after a bot.handoff (apps/router/src/use-cases/bot-first.use-case.ts). */
+export function botHandoffContext(bot: { summary?: string; attributes?: Record<string, string | number | boolean | null> } = {}): { bot: unknown } {
+  return { bot: { attributes: {}, ...bot } };
+}
+
 export function stats(): StatsSnapshot {
   return {
     at: at(0),
