@@ -15,7 +15,18 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { QueryRunner } from 'typeorm';
 import { EXCHANGES, routingKeys, type AgentEventName, type ConversationEventName, type Mode } from '@app/contracts';
-import { afterCommit, ConcurrentUpdateError, preparedRows, rows, statementName, type PreparedStatement } from '@app/persistence';
+import {
+  afterCommit,
+  ASYNC_CAP,
+  ConcurrentUpdateError,
+  ELIGIBLE,
+  HAS_ROOM_ASYNC,
+  HAS_ROOM_SYNC,
+  preparedRows,
+  rows,
+  statementName,
+  type PreparedStatement,
+} from '@app/persistence';
 import type { OutboxEvent } from '../outbox/outbox.writer';
 import { routerMetrics } from '../router.metrics';
 import { Clock } from './clock';
@@ -62,15 +73,9 @@ export interface ConversationRow {
 
 export type Actor = `agent:${string}` | `supervisor:${string}` | `bot:${string}` | 'router' | 'system';
 
-/** SQL fragments shared by every claim: effective caps (agent → queue → global) and eligibility. */
-const SYNC_CAP = 'COALESCE(a.sync_cap, q.sync_cap, $defSync)';
-const ASYNC_CAP = 'COALESCE(a.async_cap, q.async_cap, $defAsync)';
-const BLOCKS = 'COALESCE(a.sync_blocks_async, q.sync_blocks_async, $defBlocks)';
-export const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
-  AND q.required_skills <@ a.skills
-  AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))`;
-export const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
-export const HAS_ROOM_ASYNC = `a.active_async < ${ASYNC_CAP} AND (a.active_sync = 0 OR NOT ${BLOCKS})`;
+// The SQL fragments every claim uses — effective caps (agent → queue → global), eligibility and room
+// (ELIGIBLE, HAS_ROOM_SYNC, HAS_ROOM_ASYNC, ASYNC_CAP…) — live in @app/persistence (routing-sql.ts),
+// shared with the router's gauges and the gateway's supervisor stats so they count by the same rules.
 
 /**
  * The hand-over of a claimed unit of capacity, as CTEs following a `claimed` CTE that yields

@@ -7,9 +7,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { ELIGIBLE, HAS_ROOM_ASYNC, HAS_ROOM_SYNC } from '@app/persistence';
 import { Clock } from './clock';
 import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing-defaults';
-import { ELIGIBLE, HAS_ROOM_ASYNC, HAS_ROOM_SYNC } from './routing-engine';
 
 export interface QueueStats {
   tenantId: string;

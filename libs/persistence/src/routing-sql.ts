@@ -1,0 +1,41 @@
+/**
+ * The routing rules as SQL fragments, shared by the router (which claims agents with them) and
+ * every report of who could take work (the router's gauges, the gateway's supervisor stats), so
+ * the reports can never count by other rules than the router routes by.
+ *
+ * The fragments read an agent as `a` and a queue as `q`, and take named parameters: `$now` (the
+ * time wrap-up is measured against) and the global defaults `$defSync`, `$defAsync` (caps) and
+ * `$defBlocks` (whether a sync item blocks new async work). The router's `query()` compiles the
+ * names itself; other queries bind them to positions with `bindRoutingParams()`.
+ */
+
+/** Effective caps and the sync/async rule: the agent's value, else the queue's, else the global default. */
+export const SYNC_CAP = 'COALESCE(a.sync_cap, q.sync_cap, $defSync)';
+export const ASYNC_CAP = 'COALESCE(a.async_cap, q.async_cap, $defAsync)';
+export const BLOCKS = 'COALESCE(a.sync_blocks_async, q.sync_blocks_async, $defBlocks)';
+
+/** Agent `a` may be given work from queue `q`: online, has the queue's skills, serves it (an empty list serves every queue). */
+export const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
+  AND q.required_skills <@ a.skills
+  AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))`;
+
+/** Room for one more sync item from `q` now: out of wrap-up and under the sync cap. */
+export const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
+
+/** Room for one more async thread from `q` now: under the async cap, and no sync item in hand when that blocks async. */
+export const HAS_ROOM_ASYNC = `a.active_async < ${ASYNC_CAP} AND (a.active_sync = 0 OR NOT ${BLOCKS})`;
+
+/** The named parameters the fragments above take. */
+export type RoutingParam = 'now' | 'defSync' | 'defAsync' | 'defBlocks';
+
+/**
+ * `fragment` with its named parameters replaced by the positional ones (`$1`…) of the query it goes
+ * into. A name the fragment uses but `positions` lacks throws, so a query cannot leave one unbound.
+ */
+export function bindRoutingParams(fragment: string, positions: Record<RoutingParam, number>): string {
+  return fragment.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
+    const position = (positions as Record<string, number | undefined>)[name];
+    if (position === undefined) throw new Error(`no position for parameter $${name}`);
+    return `$${position}`;
+  });
+}
