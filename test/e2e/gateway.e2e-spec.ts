@@ -477,6 +477,71 @@ describe('agent gateway (processes)', () => {
     expect(inUse).toMatchObject({ status: 409, body: { error: { code: 'queue_in_use' } } });
   });
 
+  it('supervisor stats count the agents the router would route to, and those with room by mode', async () => {
+    const tenant = newTenant();
+    const supervisor = await devToken(`${tenant}-sup`, tenant, 'supervisor');
+    // `live` needs the billing skill; `msgs` needs none and caps async at 3. Offers last ten minutes.
+    await pool.query(
+      `INSERT INTO queues (tenant_id, id, name, channels, required_skills, async_cap, offer_timeout_s) VALUES
+         ($1, 'live', 'Live', '{webchat}', '{billing}', NULL, 600), ($1, 'msgs', 'Messages', '{sms}', '{}', 3, 600)`,
+      [tenant],
+    );
+    // Empty queue lists serve every queue; `plain` lacks the billing skill; `away` serves msgs but is offline.
+    const [billing, plain, away] = [`${tenant}-billing`, `${tenant}-plain`, `${tenant}-away`];
+    await pool.query(
+      `INSERT INTO agents (id, tenant_id, name, presence, skills, queue_ids, async_cap) VALUES
+         ($2, $1, 'Billing', 'online', '{billing}', '{}', NULL),
+         ($3, $1, 'Plain', 'online', '{}', '{}', 1),
+         ($4, $1, 'Away', 'offline', '{billing}', '{msgs}', NULL)`,
+      [tenant, billing, plain, away],
+    );
+    const stats = async () => {
+      const response = await api<{ queues: Array<Record<string, unknown>>; agents: Array<Record<string, unknown>> }>(
+        A, supervisor, 'GET', '/v1/supervisor/stats',
+      );
+      expect(response.status).toBe(200);
+      const figures = (id: string) => {
+        const queue = response.body.queues.find((item) => item.id === id)!;
+        return { online: queue.agentsOnline, sync: queue.agentsAvailableSync, async: queue.agentsAvailableAsync };
+      };
+      return { live: figures('live'), msgs: figures('msgs'), agents: response.body.agents };
+    };
+    const routed = (channel: 'webchat' | 'sms', status: string) =>
+      waitFor(async () => {
+        const { rows } = await pool.query(
+          `SELECT assigned_agent_id FROM conversations WHERE tenant_id = $1 AND channel = $2 AND status = $3`,
+          [tenant, channel, status],
+        );
+        return rows[0]?.assigned_agent_id as string | undefined;
+      }, `the ${channel} message ${status}`);
+
+    const idle = await stats();
+    expect({ live: idle.live, msgs: idle.msgs }).toEqual({
+      live: { online: 1, sync: 1, async: 1 },
+      msgs: { online: 2, sync: 2, async: 2 },
+    });
+    // An empty queue list takes its caps from every queue of the tenant: the largest async cap is msgs' 3.
+    expect(idle.agents.find((agent) => agent.id === billing)).toMatchObject({ syncCap: 1, asyncCap: 3, queueIds: [] });
+
+    // A live chat offered to the billing agent fills its sync cap, and the sync item blocks new async work.
+    await broker.publish(EXCHANGES.inbound, routingKeys.inbound('webchat'), buildEnvelope({ tenantId: tenant, channel: 'webchat', customer: { address: `visitor-${randomUUID()}` } }));
+    expect(await routed('webchat', 'offered')).toBe(billing);
+    const onCall = await stats();
+    expect({ live: onCall.live, msgs: onCall.msgs }).toEqual({
+      live: { online: 1, sync: 0, async: 0 },
+      msgs: { online: 2, sync: 1, async: 1 },
+    });
+
+    // A thread for the plain agent (the billing agent is blocked) fills its async cap of 1.
+    await broker.publish(EXCHANGES.inbound, routingKeys.inbound('sms'), buildEnvelope({ tenantId: tenant }));
+    expect(await routed('sms', 'assigned')).toBe(plain);
+    expect((await stats()).msgs).toEqual({ online: 2, sync: 1, async: 0 });
+
+    // In wrap-up an agent has no sync room.
+    await pool.query(`UPDATE agents SET wrap_up_until = now() + interval '1 hour' WHERE id = $1`, [plain]);
+    expect((await stats()).msgs).toEqual({ online: 2, sync: 0, async: 0 });
+  });
+
   it('supervisor conversation list: waiting by rank then held, filters and pages match the database, never another tenant\'s', async () => {
     const { tenant, a1, t1 } = await tenantWithAgents(2);
     const supervisor = await devToken(`${tenant}-sup`, tenant, 'supervisor');

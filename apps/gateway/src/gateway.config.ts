@@ -32,9 +32,13 @@ export const gatewayEnvSchema = commonEnvSchema
     /** Requests per caller (token subject, else client address) per window. */
     RATE_LIMIT: envTypes.int(1, 1_000_000).default(600),
     RATE_LIMIT_WINDOW_MS: envTypes.int(100, 3_600_000).default(60_000),
-    /** The router's global capacity defaults (same variables and defaults), for showing an agent's effective caps. */
+    /**
+     * The router's global capacity defaults and sync/async rule (same variables and defaults), for an
+     * agent's effective caps and the supervisor's count of agents with room — keep them equal to the router's.
+     */
     DEFAULT_SYNC_CAP: envTypes.int(0, 100).default(1),
     DEFAULT_ASYNC_CAP: envTypes.int(0, 100).default(8),
+    SYNC_BLOCKS_ASYNC: envTypes.bool.default(true),
     /** How long a REST call waits for the router's answer to its command. */
     COMMAND_TIMEOUT_MS: envTypes.int(100, 120_000).default(10_000),
     /** How often the supervisor stream pushes queue and agent stats. */

@@ -1,12 +1,16 @@
 /**
  * What a supervisor watches, straight from Postgres: per queue the work waiting by mode, on offer and
- * held, the oldest wait against the queue's max wait, and the agents online for it; per agent
- * presence, load and effective caps. One snapshot is two aggregate queries however many queues and
+ * held, the oldest wait against the queue's max wait, the agents the router could give its work to
+ * (online, with its skills, serving it — an empty queue list serves every queue) and of those the
+ * ones with room now for a sync item and for an async thread; per agent presence, load and effective
+ * caps. Eligibility and room are the router's own SQL fragments (@app/persistence routing-sql) with
+ * the router's defaults, so the figures cannot drift from routing. One snapshot is two aggregate queries however many queues and
  * agents the tenant has, so the supervisor stream can repeat it every couple of seconds. Behind a
  * row, the conversations it counts: `conversations` (see conversation-list.query.ts).
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { bindRoutingParams, ELIGIBLE, HAS_ROOM_ASYNC, HAS_ROOM_SYNC, type RoutingParam } from '@app/persistence';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../gateway.config';
 import { listConversations, type ConversationFilter, type ConversationPage } from './conversation-list.query';
 
@@ -23,7 +27,12 @@ export interface QueueStats {
   oldestWaitS: number | null;
   maxWaitS: number | null;
   slaState: SlaState;
+  /** Agents the router may give this queue's work to: online, with the queue's skills, serving it. */
   agentsOnline: number;
+  /** Of those, the ones with room now for one more sync item (out of wrap-up, under the sync cap). */
+  agentsAvailableSync: number;
+  /** Of those, the ones with room now for one more async thread (under the async cap, not blocked by a sync item). */
+  agentsAvailableAsync: number;
 }
 
 export interface AgentStats {
@@ -47,6 +56,10 @@ export interface StatsSnapshot {
 
 /** Share of the max wait at which a queue turns amber, before it breaches. */
 const SLA_WARNING_RATIO = 0.8;
+
+/** The queues query's positions of the routing fragments' named parameters. */
+const QUEUE_PARAMS: Record<RoutingParam, number> = { now: 2, defSync: 3, defAsync: 4, defBlocks: 5 };
+const bind = (fragment: string) => bindRoutingParams(fragment, QUEUE_PARAMS);
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
 
@@ -81,7 +94,8 @@ export class SupervisorStats {
               COALESCE(c.waiting_sync, 0) AS "waitingSync", COALESCE(c.waiting_async, 0) AS "waitingAsync",
               COALESCE(c.offered, 0) AS offered, COALESCE(c.assigned, 0) AS assigned,
               extract(epoch FROM $2::timestamptz - c.oldest)::float8 AS "oldestWaitS",
-              COALESCE(a.online, 0) AS "agentsOnline"
+              e.online AS "agentsOnline", e.available_sync AS "agentsAvailableSync",
+              e.available_async AS "agentsAvailableAsync"
          FROM queues q
          LEFT JOIN (
            SELECT queue_id,
@@ -94,15 +108,16 @@ export class SupervisorStats {
             WHERE tenant_id = $1 AND status IN ('queued', 'offered', 'assigned')
             GROUP BY queue_id
          ) c ON c.queue_id = q.id
-         LEFT JOIN (
-           SELECT served.queue_id, count(*)::int AS online
-             FROM agents, unnest(agents.queue_ids) AS served(queue_id)
-            WHERE agents.tenant_id = $1 AND agents.presence = 'online'
-            GROUP BY served.queue_id
-         ) a ON a.queue_id = q.id
+         CROSS JOIN LATERAL (
+           SELECT count(*)::int AS online,
+                  count(*) FILTER (WHERE ${bind(HAS_ROOM_SYNC)})::int AS available_sync,
+                  count(*) FILTER (WHERE ${bind(HAS_ROOM_ASYNC)})::int AS available_async
+             FROM agents a
+            WHERE a.tenant_id = $1 AND ${bind(ELIGIBLE)}
+         ) e
         WHERE q.tenant_id = $1
         ORDER BY q.id`,
-      [tenantId, at],
+      [tenantId, at, this.config.DEFAULT_SYNC_CAP, this.config.DEFAULT_ASYNC_CAP, this.config.SYNC_BLOCKS_ASYNC],
     )) as Array<Omit<QueueStats, 'slaState'>>;
     return rows.map((row) => {
       const oldestWaitS = row.oldestWaitS === null ? null : Math.max(0, Math.floor(row.oldestWaitS));
@@ -111,8 +126,9 @@ export class SupervisorStats {
   }
 
   private async agents(tenantId: string): Promise<AgentStats[]> {
-    // Effective caps as the router computes them (see ReadModel.agentProfile): the agent's override,
-    // else the largest cap among its queues, else the global default.
+    // Effective caps as the router computes them, one figure per agent: the agent's override, else the
+    // largest cap among the queues it serves (every queue of the tenant when its list is empty), else
+    // the global default.
     const rows = (await this.dataSource.query(
       `SELECT a.id, a.name, a.presence, a.active_sync AS "syncLoad", a.active_async AS "asyncLoad",
               COALESCE(a.sync_cap, caps.sync_cap, $2) AS "syncCap",
@@ -121,7 +137,8 @@ export class SupervisorStats {
          FROM agents a
          LEFT JOIN LATERAL (
            SELECT max(q.sync_cap) AS sync_cap, max(q.async_cap) AS async_cap
-             FROM queues q WHERE q.tenant_id = a.tenant_id AND q.id = ANY (a.queue_ids)
+             FROM queues q
+            WHERE q.tenant_id = a.tenant_id AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))
          ) caps ON true
         WHERE a.tenant_id = $1
         ORDER BY a.id`,

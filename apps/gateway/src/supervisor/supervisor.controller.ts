@@ -16,6 +16,15 @@ import { CallerThrottlerGuard } from '../http/caller-throttler.guard';
 import { SupervisorStats } from './supervisor-stats';
 import { AgentIdParams, CapacityDto, ConversationsQuery, OPEN_STATUSES, QueuesDto } from './supervisor.dto';
 
+const STATS_DESCRIPTION =
+  'Answer `{at, queues, agents}` (or one half). Each queue has id, name, waitingSync, waitingAsync, offered, assigned, ' +
+  'oldestWaitS, maxWaitS, slaState, agentsOnline (agents the router may give its work to: online, with the queue\'s ' +
+  'required skills, serving it — an empty queue list serves every queue), agentsAvailableSync and agentsAvailableAsync ' +
+  '(of those, the ones with room now for a sync item — out of wrap-up, under the sync cap — and for an async thread — ' +
+  'under the async cap, no sync item in hand when that blocks async). Each agent has id, name, presence, syncLoad, ' +
+  'asyncLoad, syncCap and asyncCap (its own, else the largest of the queues it serves, else the default), queueIds, ' +
+  'wrapUpUntil and presenceChangedAt.';
+
 @ApiTags('supervisor')
 @ApiBearerAuth()
 @Roles('supervisor')
@@ -28,20 +37,23 @@ export class SupervisorController {
   ) {}
 
   @Get('stats')
-  @ApiOperation({ summary: 'Queues (waiting, offered, held, oldest wait, SLA state, agents online) and agents (presence, load, caps)' })
+  @ApiOperation({
+    summary: 'Queues (waiting, offered, held, oldest wait, SLA state, eligible agents and those with room) and agents (presence, load, caps)',
+    description: STATS_DESCRIPTION,
+  })
   snapshot(@CurrentPrincipal() principal: Principal) {
     return this.stats.snapshot(principal.tenantId);
   }
 
   @Get('queues')
-  @ApiOperation({ summary: 'The queue half of the stats' })
+  @ApiOperation({ summary: 'The queue half of the stats', description: STATS_DESCRIPTION })
   async queues(@CurrentPrincipal() principal: Principal) {
     const { at, queues } = await this.stats.snapshot(principal.tenantId);
     return { at, queues };
   }
 
   @Get('agents')
-  @ApiOperation({ summary: 'The agent half of the stats' })
+  @ApiOperation({ summary: 'The agent half of the stats', description: STATS_DESCRIPTION })
   async agents(@CurrentPrincipal() principal: Principal) {
     const { at, agents } = await this.stats.snapshot(principal.tenantId);
     return { at, agents };
