@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { Pool } from 'pg';
+import { type Gauge, register } from 'prom-client';
 import { loadConfig } from '@app/config';
 import { EXCHANGES, type InboundEnvelopeInput, type RouterCommandInput, inboundEnvelopeSchema, routerCommandSchema } from '@app/contracts';
 import { buildEnvelope, openDatabase, replayAudit, seedAgents, TestBroker, waitFor, type Collector } from '@app/testing';
@@ -17,7 +18,7 @@ import { routerMetrics } from '../../apps/router/src/router.metrics';
 import { RouterModule } from '../../apps/router/src/router.module';
 import { ManualClock } from '../../apps/router/src/routing/clock';
 import { RoutingScheduler } from '../../apps/router/src/timers/routing-scheduler';
-import { RoutingStats } from '../../apps/router/src/routing/routing-stats';
+import { agentSeries, RoutingStats } from '../../apps/router/src/routing/routing-stats';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type CommandArgs = DistributiveOmit<RouterCommandInput, 'commandId' | 'tenantId'> & { commandId?: string };
@@ -425,6 +426,40 @@ describe('routing engine', () => {
     ).toMatchObject({ ok: true });
     expect((await stats.queues(tenant)).find((q) => q.queueId === 'msg')).toMatchObject({ waitingAsync: 0 });
     expect((await stats.agents(tenant))[0]).toMatchObject({ agentId: agent('a'), activeAsync: 2, asyncCap: 2, presence: 'online' });
+
+    // The per-agent gauges as a scrape reads them: each agent's load by mode and its presence (1 = current).
+    const away = agent('0-away');
+    await seedAgents(pool, [{ id: away, tenantId: tenant, presence: 'away' }]);
+    const scrape = async (name: string) => {
+      stats.invalidate();
+      const { values } = await (register.getSingleMetric(name) as Gauge).get();
+      return values
+        .filter((value) => value.labels.tenant === tenant)
+        .map(({ labels, value }): Record<string, string | number | undefined> => ({ ...labels, value }))
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+    };
+    expect(await scrape('router_agent_load')).toEqual([
+      { tenant, agent: away, mode: 'async', value: 0 },
+      { tenant, agent: away, mode: 'sync', value: 0 },
+      { tenant, agent: agent('a'), mode: 'async', value: 2 },
+      { tenant, agent: agent('a'), mode: 'sync', value: 0 },
+    ]);
+    expect(await scrape('router_agent_presence')).toEqual([
+      { tenant, agent: away, presence: 'away', value: 1 },
+      { tenant, agent: away, presence: 'offline', value: 0 },
+      { tenant, agent: away, presence: 'online', value: 0 },
+      { tenant, agent: agent('a'), presence: 'away', value: 0 },
+      { tenant, agent: agent('a'), presence: 'offline', value: 0 },
+      { tenant, agent: agent('a'), presence: 'online', value: 1 },
+    ]);
+    expect(await scrape('router_agent_series_omitted')).toEqual([{ tenant, value: 0 }]);
+    // Over the limit, online agents keep their series before the away one (whose id sorts first).
+    const limited = agentSeries(await stats.agents(tenant), 1);
+    expect({ shown: limited.agents.map((a) => a.agentId), omitted: limited.omitted.get(tenant) }).toEqual({ shown: [agent('a')], omitted: 1 });
+    // An agent that disappears leaves no stale series.
+    await pool.query(`DELETE FROM agents WHERE id = $1`, [away]);
+    expect((await scrape('router_agent_load')).map((series) => series.agent)).toEqual([agent('a'), agent('a')]);
+    expect((await scrape('router_agent_presence')).map((series) => series.agent)).toEqual([agent('a'), agent('a'), agent('a')]);
   });
 
   it('bot first: the bot gets the conversation, hands off with what it gathered, or is timed out', async () => {

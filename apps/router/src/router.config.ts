@@ -27,6 +27,11 @@ export const routerEnvSchema = commonEnvSchema.extend({
   PRESENCE_LEASE_S: envTypes.int(5, 3_600).default(30),
   /** Routing timers' period; 0 turns them off (tests drive them by hand). */
   SCHEDULER_INTERVAL_MS: envTypes.int(0, 60_000).default(500),
+  /**
+   * Agents per tenant with their own Prometheus series (`router_agent_load`, `router_agent_presence`):
+   * online ones first, then away, then offline; 0 exports none. Bounds the series a large tenant adds.
+   */
+  METRICS_AGENT_SERIES_LIMIT: envTypes.int(0, 100_000).default(2_000),
   /** How long agent events are kept for desktops that reconnect and resume. */
   AGENT_EVENT_RETENTION_H: envTypes.int(1, 24 * 90).default(72),
 });
