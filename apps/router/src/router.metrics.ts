@@ -5,7 +5,7 @@ const WAIT_BUCKETS = [1, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600,
 export const routerMetrics = {
   waitSeconds: histogram(
     'router_wait_seconds',
-    'Time from entering the queue to being assigned to an agent, by queue and mode',
+    "Time from entering the queue to the episode's first agent (a transfer or requeue later is not a second wait), by queue and mode",
     ['queue', 'mode'],
     WAIT_BUCKETS,
   ),

@@ -21,7 +21,9 @@ export const agentAssignedEventSchema = z.object({
   agentId: z.string(),
   channel: z.enum(CHANNELS),
   mode: z.enum(MODES),
-  via: z.enum(['routing', 'sticky', 'offer']).describe('How the agent got it: chosen, returned to, or accepted'),
+  via: z
+    .enum(['routing', 'sticky', 'offer', 'transfer', 'escalation'])
+    .describe('How the agent got it: chosen, returned to, accepted, transferred to them (history and context come with it), or escalated to a call they kept'),
 });
 
 export const agentMessageEventSchema = z.object({

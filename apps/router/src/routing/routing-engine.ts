@@ -95,7 +95,9 @@ const HAND_OVER = `assignment AS (
            version = c.version + 1, updated_at = $now
       FROM claimed k
      WHERE c.id = k.conversation_id AND c.status = 'queued'
-    RETURNING ${CONVERSATION_COLUMNS_OF_C}, k.offer, k.expires_at
+    RETURNING ${CONVERSATION_COLUMNS_OF_C}, k.offer, k.expires_at,
+              COALESCE((SELECT t.first_assigned_at IS NULL FROM conversation_timings t WHERE t.conversation_id = c.id), true)
+                AS first_assignment
   ), timing AS (
     INSERT INTO conversation_timings (conversation_id, first_offered_at, first_assigned_at)
     SELECT id, CASE WHEN offer THEN $now::timestamptz END, CASE WHEN offer THEN NULL ELSE $now::timestamptz END FROM moved
@@ -423,6 +425,8 @@ type ServedRow = { lanes: number; room: number | null } & ({ id: null } | Handed
 interface HandedRow extends ConversationRow {
   offer: boolean;
   expires_at: Date | null;
+  /** No agent had it before in this episode (read before this statement's timing write). */
+  first_assignment: boolean;
 }
 
 /** A close and the first drain step of the capacity it freed. */
@@ -525,7 +529,7 @@ export class RoutingEngine {
     conversationId: string,
     actor: Actor,
     events: OutboxEvent[],
-    options: { exclude?: string; onlyAgent?: string; locked?: ConversationRow } = {},
+    options: { exclude?: string; onlyAgent?: string; locked?: ConversationRow; transfer?: boolean } = {},
   ): Promise<RouteResult> {
     const conversation = options.locked ?? (await this.lockConversation(runner, conversationId));
     if (!conversation || conversation.status !== 'queued') return { status: 'queued' };
@@ -538,7 +542,7 @@ export class RoutingEngine {
       handed ??= await this.claimAndHand(runner, conversation, actor, { exclude: options.exclude });
     }
     if (!handed) return { status: 'queued' };
-    return this.announceHandOver(runner, events, handed);
+    return this.announceHandOver(runner, events, handed, options.transfer);
   }
 
   /**
@@ -639,11 +643,11 @@ export class RoutingEngine {
     );
     if (updated.length !== 1) return false;
     const conversation = await this.transition(runner, conversationId, 'offered', 'assigned', { agentId });
-    await this.timing(runner, conversationId, 'first_assigned_at', now);
+    const first = await this.timing(runner, conversationId, 'first_assigned_at', now);
     await this.audit(runner, conversation, agentId, 'accept', 'offered', 'assigned', `agent:${agentId}`);
     this.agentEvent(events, conversation, agentId, 'assigned', { via: 'offer' });
     this.lifecycleEvent(events, conversation, 'assigned', agentId);
-    this.observeAssigned(runner, conversation);
+    this.observeAssigned(runner, conversation, first);
     return true;
   }
 
@@ -986,9 +990,13 @@ export class RoutingEngine {
     afterCommit(runner, () => routerMetrics.handleSeconds.observe({ queue: conversation.queue_id, mode: conversation.mode }, Math.max(0, held)));
   }
 
-  private observeAssigned(runner: QueryRunner, conversation: ConversationRow): void {
+  /**
+   * An assignment, and — for the episode's first agent only — the customer's wait since entering the
+   * queue: a transfer, release or requeue later in the episode is not a second wait from queued_at.
+   */
+  private observeAssigned(runner: QueryRunner, conversation: ConversationRow, first: boolean): void {
     const { mode, queue_id: queue, queued_at: queuedAt } = conversation;
-    const waited = queuedAt ? (this.clock.now().getTime() - new Date(queuedAt).getTime()) / 1000 : undefined;
+    const waited = first && queuedAt ? (this.clock.now().getTime() - new Date(queuedAt).getTime()) / 1000 : undefined;
     afterCommit(runner, () => {
       routerMetrics.assignments.inc({ mode });
       if (waited !== undefined) routerMetrics.waitSeconds.observe({ queue, mode }, Math.max(0, waited));
@@ -1061,7 +1069,7 @@ export class RoutingEngine {
   }
 
   /** The events of a hand-over: an offer (sync), or an assignment and its lifecycle event. */
-  private announceHandOver(runner: QueryRunner, events: OutboxEvent[], handed: HandedRow): RouteResult {
+  private announceHandOver(runner: QueryRunner, events: OutboxEvent[], handed: HandedRow, transfer = false): RouteResult {
     const agentId = handed.assigned_agent_id;
     if (!agentId) throw new Error(`conversation ${handed.id} was handed over to nobody`);
     if (handed.offer) {
@@ -1069,9 +1077,10 @@ export class RoutingEngine {
       this.agentEvent(events, handed, agentId, 'offer', { expiresAt });
       return { status: 'offered', agentId };
     }
-    this.agentEvent(events, handed, agentId, 'assigned', { via: handed.last_agent_id === agentId ? 'sticky' : 'routing' });
+    const via = transfer ? 'transfer' : handed.last_agent_id === agentId ? 'sticky' : 'routing';
+    this.agentEvent(events, handed, agentId, 'assigned', { via });
     this.lifecycleEvent(events, handed, 'assigned', agentId);
-    this.observeAssigned(runner, handed);
+    this.observeAssigned(runner, handed, handed.first_assignment);
     return { status: 'assigned', agentId };
   }
 
@@ -1088,13 +1097,16 @@ export class RoutingEngine {
     );
   }
 
-  private async timing(runner: QueryRunner, conversationId: string, column: string, at: Date): Promise<void> {
-    await this.query(
+  /** Records the first time of `column` in this episode; true when this call was that first time. */
+  private async timing(runner: QueryRunner, conversationId: string, column: string, at: Date): Promise<boolean> {
+    const [row] = await this.query<{ first: boolean }>(
       runner,
       `INSERT INTO conversation_timings (conversation_id, ${column}) VALUES ($conversation, $at)
-       ON CONFLICT (conversation_id) DO UPDATE SET ${column} = COALESCE(conversation_timings.${column}, EXCLUDED.${column})`,
+       ON CONFLICT (conversation_id) DO UPDATE SET ${column} = COALESCE(conversation_timings.${column}, EXCLUDED.${column})
+       RETURNING ${column} = $at AS first`,
       { conversation: conversationId, at },
     );
+    return row.first;
   }
 
   /**

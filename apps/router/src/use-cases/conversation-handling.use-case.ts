@@ -68,8 +68,8 @@ export class ConversationHandlingUseCase {
     await this.engine.audit(runner, queued, agentId, 'transfer', 'assigned', 'queued', `agent:${agentId}`, { to });
     const result =
       'agentId' in to
-        ? await this.engine.route(runner, conversationId, `agent:${agentId}`, events, { onlyAgent: to.agentId })
-        : await this.engine.route(runner, conversationId, `agent:${agentId}`, events, { exclude: agentId });
+        ? await this.engine.route(runner, conversationId, `agent:${agentId}`, events, { onlyAgent: to.agentId, transfer: true })
+        : await this.engine.route(runner, conversationId, `agent:${agentId}`, events, { exclude: agentId, transfer: true });
     if ('agentId' in to && result.status === 'queued') {
       throw new CommandRejected('target_unavailable', `agent ${to.agentId} is not online with room for this conversation`);
     }
