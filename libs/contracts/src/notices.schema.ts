@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { CHANNELS } from './channel.constant';
 
-export const NOTICE_KINDS = ['queue-position', 'expected-reply', 'after-hours', 'downgraded'] as const;
+export const NOTICE_KINDS = ['queue-position', 'expected-reply', 'after-hours', 'downgraded', 'reply-late'] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 export const customerNoticeSchema = z.object({

@@ -9,6 +9,7 @@ import { QueueTimers1763920000000 } from './migrations/1763920000000-queue-timer
 import { AgentGateway1763930000000 } from './migrations/1763930000000-agent-gateway';
 import { OutboundSends1763950000000 } from './migrations/1763950000000-outbound-sends';
 import { MessageSequence1763960000000 } from './migrations/1763960000000-message-sequence';
+import { NoticeSchedule1763970000000 } from './migrations/1763970000000-notice-schedule';
 
 export const MIGRATIONS = [
   InitialSchema1763900000000,
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   AgentGateway1763930000000,
   OutboundSends1763950000000,
   MessageSequence1763960000000,
+  NoticeSchedule1763970000000,
 ];
 
 export interface DataSourceSettings {

@@ -5,6 +5,12 @@
  * wait of a live item is its position times the recent average handle time, shared by the agents
  * online for the queue; the expected reply time of a thread is the recent median wait. The notice
  * goes to the channel's adapter on `outbound.<channel>` through the outbox.
+ *
+ * Each notice also sets when the customer is due the next one (`next_notice_at`): a live customer
+ * hears their position again after the queue's notice interval; a messaging customer hears again
+ * only once the reply they were promised is late (and no sooner than the queue's expected reply
+ * time); a closed queue says so once and speaks again at its reopening. A live item still waiting
+ * when its queue closes becomes a thread then, if the queue downgrades live work after hours.
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
@@ -24,6 +30,7 @@ interface QueuedItem {
   address: string;
   thread_key: string;
   expected_reply_s: number;
+  notice_interval_s: number;
   business_hours: unknown;
 }
 
@@ -51,30 +58,87 @@ export class CustomerNotices {
     return hours !== undefined && !isOpen(hours, this.engine.now());
   }
 
-  /** Tells a waiting customer where they stand; also records when, for repeat notices. */
-  async forQueued(runner: QueryRunner, conversationId: string, events: OutboxEvent[], kind?: NoticeKind): Promise<void> {
+  /** Live work in a queue that is closed now, and whose queue turns such work into a thread. */
+  async closedAndDowngrades(runner: QueryRunner, conversationId: string): Promise<boolean> {
+    const [queue] = await this.engine.query<{ business_hours: unknown; downgrade_to_async: boolean }>(
+      runner,
+      `SELECT q.business_hours, q.downgrade_to_async FROM conversations c
+         JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
+        WHERE c.id = $id AND c.mode = 'sync'`,
+      { id: conversationId },
+    );
+    return queue !== undefined && queue.downgrade_to_async && this.isClosed(this.hoursOf(queue.business_hours));
+  }
+
+  /**
+   * Tells a waiting customer where they stand, and schedules the next notice. `kind` forces a
+   * downgrade notice (the live item just became a thread) or a late-reply notice (a repeat).
+   */
+  async forQueued(
+    runner: QueryRunner,
+    conversationId: string,
+    events: OutboxEvent[],
+    kind?: Extract<NoticeKind, 'downgraded' | 'reply-late'>,
+  ): Promise<void> {
     const item = await this.item(runner, conversationId);
     if (!item) return;
+    const now = this.engine.now();
     const hours = this.hoursOf(item.business_hours);
-    if (kind === 'downgraded' || this.isClosed(hours)) {
-      const opensAt = hours ? nextOpening(hours, this.engine.now()) : undefined;
+    const closed = this.isClosed(hours);
+    let next: Date | undefined;
+    if (closed || kind === 'downgraded') {
+      const opensAt = hours && closed ? nextOpening(hours, now) : undefined;
       const expectedReplyS = await this.expectedReply(runner, item);
-      this.push(events, item, kind ?? 'after-hours', { opensAt: opensAt?.toISOString(), expectedReplyS });
+      this.push(events, item, closed ? 'after-hours' : 'downgraded', { opensAt: opensAt?.toISOString(), expectedReplyS });
+      next = closed ? opensAt : this.afterPromise(now, item, expectedReplyS);
     } else if (item.mode === 'sync') {
       const position = await this.position(runner, item);
       const estimatedWaitS = await this.estimatedWait(runner, item, position);
       this.push(events, item, 'queue-position', { position, estimatedWaitS });
+      next = new Date(now.getTime() + item.notice_interval_s * 1000);
     } else {
-      this.push(events, item, 'expected-reply', { expectedReplyS: await this.expectedReply(runner, item) });
+      const expectedReplyS = await this.expectedReply(runner, item);
+      this.push(events, item, kind ?? 'expected-reply', { expectedReplyS });
+      next = this.afterPromise(now, item, expectedReplyS);
     }
-    await this.engine.query(runner, `UPDATE conversations SET last_notice_at = $now WHERE id = $id`, { id: conversationId });
+    await this.engine.query(runner, `UPDATE conversations SET last_notice_at = $now, next_notice_at = $next WHERE id = $id`, {
+      id: conversationId,
+      next: next ?? null,
+    });
+  }
+
+  /**
+   * A notice that fell due (see `next_notice_at`), unless another replica took it first: a live item
+   * in a queue that closed meanwhile becomes a thread when the queue says so (and is routed as one);
+   * whatever still waits hears where it stands, or that its reply is late.
+   */
+  async followUp(runner: QueryRunner, conversationId: string, events: OutboxEvent[]): Promise<void> {
+    const [due] = await this.engine.query<{ mode: 'sync' | 'async' }>(
+      runner,
+      `UPDATE conversations SET next_notice_at = NULL
+        WHERE id = $id AND status = 'queued' AND next_notice_at <= $now RETURNING mode`,
+      { id: conversationId },
+    );
+    if (!due) return;
+    if (due.mode === 'sync' && (await this.closedAndDowngrades(runner, conversationId))) {
+      await this.engine.downgrade(runner, conversationId, 'after-hours', events);
+      if ((await this.engine.route(runner, conversationId, 'system', events)).status !== 'queued') return;
+      await this.forQueued(runner, conversationId, events);
+      return;
+    }
+    await this.forQueued(runner, conversationId, events, due.mode === 'async' ? 'reply-late' : undefined);
+  }
+
+  /** When a thread's promise is late: the reply time it was told, but never sooner than the queue's expected reply time. */
+  private afterPromise(now: Date, item: QueuedItem, expectedReplyS: number): Date {
+    return new Date(now.getTime() + Math.max(expectedReplyS, item.expected_reply_s) * 1000);
   }
 
   private async item(runner: QueryRunner, conversationId: string): Promise<QueuedItem | undefined> {
     const found = await this.engine.query<QueuedItem>(
       runner,
       `SELECT c.id, c.tenant_id, c.queue_id, c.mode, c.channel, c.rank_at, c.thread_key, i.address,
-              q.expected_reply_s, q.business_hours
+              q.expected_reply_s, q.notice_interval_s, q.business_hours
          FROM conversations c
          JOIN channel_identities i ON i.id = c.identity_id
          JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
@@ -168,5 +232,7 @@ function render(kind: NoticeKind, fields: { position?: number; estimatedWaitS?: 
         : 'We are closed right now and will reply as soon as we can. You can leave your message here.';
     case 'downgraded':
       return `No agent is free right now. We will reply here within ${duration(fields.expectedReplyS ?? 0)}; you can close this page.`;
+    case 'reply-late':
+      return `Sorry for the wait: we have your message and now expect to reply within ${duration(fields.expectedReplyS ?? 0)}.`;
   }
 }

@@ -887,6 +887,11 @@ export class RoutingEngine {
               queued_at = CASE WHEN $to = 'queued' AND status <> 'queued' AND queued_at IS NULL THEN $now ELSE queued_at END,
               queue_entered_at = CASE WHEN $to = 'queued' AND (status <> 'queued' OR $queue IS NOT NULL) THEN $now
                                       ELSE queue_entered_at END,
+              next_notice_at = CASE WHEN $to = 'queued' AND status <> 'queued' THEN $now::timestamptz + (
+                                 SELECT make_interval(secs => CASE WHEN conversations.mode = 'sync' THEN q.notice_interval_s
+                                                                   ELSE GREATEST(q.notice_interval_s, q.expected_reply_s) END)
+                                   FROM queues q WHERE q.tenant_id = conversations.tenant_id AND q.id = COALESCE($queue, conversations.queue_id))
+                                 ELSE next_notice_at END,
               rank_at = CASE WHEN $front THEN LEAST(rank_at, $now::timestamptz - interval '100 years') ELSE rank_at END,
               closed_at = CASE WHEN $to = 'closed' THEN $now ELSE closed_at END,
               version = version + 1,

@@ -1,7 +1,7 @@
 /**
  * The routing timers, run by every router replica: offer timeouts, presence leases, the offline
  * grace for async threads, wrap-up ends, bot timeouts, max wait (overflow to another queue, or a live item becomes
- * a message thread), repeated position notices for long waits, and a sweep that offers each queue's
+ * a message thread), notices that fall due for waiting customers (position again, a late reply, a queue that closed), and a sweep that offers each queue's
  * head item again (the safety net for capacity freed while an item was still being committed), and
  * pruning of the agent event journal past its retention. Each
  * due item is handled in its own transaction by a conditional update, so replicas racing for the
@@ -64,7 +64,7 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
       ['wrap-up', () => this.endWrapUps()],
       ['bot-timeout', () => this.handOffOverdueBots()],
       ['max-wait', () => this.handleMaxWait()],
-      ['notices', () => this.repeatNotices()],
+      ['notices', () => this.followUpNotices()],
       ['sweep', () => this.sweepQueueHeads()],
       ['journal', () => this.pruneAgentEvents()],
     ] as const) {
@@ -191,16 +191,13 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
     });
   }
 
-  /** Customers waiting for a live agent hear again where they stand, every queue notice interval. */
-  private async repeatNotices(): Promise<void> {
+  /** Waiting customers due a notice (see `CustomerNotices.followUp`), in the order they fell due. */
+  private async followUpNotices(): Promise<void> {
     const due = (await this.dataSource.query(
-      `SELECT c.id FROM conversations c JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id
-        WHERE c.status = 'queued' AND c.mode = 'sync'
-          AND COALESCE(c.last_notice_at, c.queue_entered_at) + make_interval(secs => q.notice_interval_s) <= $1
-        LIMIT ${BATCH}`,
+      `SELECT id FROM conversations WHERE status = 'queued' AND next_notice_at <= $1 ORDER BY next_notice_at LIMIT ${BATCH}`,
       [this.clock.now()],
     )) as Array<{ id: string }>;
-    await this.each(due, (runner, item, events) => this.notices.forQueued(runner, item.id, events));
+    await this.each(due, (runner, item, events) => this.notices.followUp(runner, item.id, events));
   }
 
   private async sweepQueueHeads(): Promise<void> {

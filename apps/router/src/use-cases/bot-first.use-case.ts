@@ -4,6 +4,8 @@
  * it gathered (bot.handoff: a summary and attributes the agent sees); a bot that does not act within
  * the queue's bot timeout hands off automatically. Customer messages that arrive meanwhile are
  * forwarded to the bot. The conversation keeps its place in the queue throughout (rank unchanged).
+ * A hand-off enters the queue as a new conversation would: live work becomes a thread if the queue
+ * is closed and says so, and a customer left waiting is told where they stand.
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -11,6 +13,7 @@ import type { QueryRunner } from 'typeorm';
 import { EXCHANGES, routingKeys, type Channel } from '@app/contracts';
 import { rows } from '@app/persistence';
 import type { OutboxEvent } from '../outbox/outbox.writer';
+import { CustomerNotices } from '../routing/customer-notices';
 import { RoutingEngine, type Actor, type RouteResult } from '../routing/routing-engine';
 import { CommandRejected } from './command-rejected.error';
 
@@ -21,7 +24,10 @@ export interface BotContext {
 
 @Injectable()
 export class BotFirstUseCase {
-  constructor(private readonly engine: RoutingEngine) {}
+  constructor(
+    private readonly engine: RoutingEngine,
+    private readonly notices: CustomerNotices,
+  ) {}
 
   /** Called for a conversation that just entered its queue: true when its queue sends it to a bot. */
   async start(runner: QueryRunner, conversationId: string, messageId: string, events: OutboxEvent[]): Promise<boolean> {
@@ -79,7 +85,12 @@ export class BotFirstUseCase {
     const queued = await this.engine.transition(runner, conversationId, 'bot', 'queued', {});
     await this.engine.audit(runner, queued, null, 'handoff', 'bot', 'queued', actor, { summary: context.summary !== undefined });
     this.engine.lifecycleEvent(events, queued, 'handed-off');
-    return this.engine.route(runner, conversationId, actor, events);
+    if (await this.notices.closedAndDowngrades(runner, conversationId)) {
+      await this.engine.downgrade(runner, conversationId, 'after-hours', events);
+    }
+    const routed = await this.engine.route(runner, conversationId, actor, events);
+    if (routed.status === 'queued') await this.notices.forQueued(runner, conversationId, events);
+    return routed;
   }
 
   async resolve(runner: QueryRunner, conversationId: string, actor: Actor, events: OutboxEvent[]): Promise<void> {
@@ -89,6 +100,7 @@ export class BotFirstUseCase {
     }
     const closed = await this.engine.transition(runner, conversationId, 'bot', 'closed', {});
     await this.engine.query(runner, `UPDATE conversations SET bot_until = NULL WHERE id = $id`, { id: conversationId });
+    await this.engine.query(runner, `UPDATE conversation_timings SET closed_at = $now WHERE conversation_id = $id`, { id: conversationId });
     await this.engine.audit(runner, closed, null, 'bot-resolve', 'bot', 'closed', actor);
     this.engine.lifecycleEvent(events, closed, 'closed');
   }
