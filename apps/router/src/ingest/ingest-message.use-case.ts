@@ -138,6 +138,17 @@ const LOCK_OPEN = `
  * its number of messages, and its messages take the numbers in arrival order. Messages of one batch
  * share the transaction's time, so each is a microsecond after the one before, keeping history order.
  */
+/**
+ * The rank of a waiting conversation `c` when a new customer message brings priority `priority`: as
+ * if it had entered its queue with it (see aging.policy: rankAt), and never worse than before — an
+ * upset follow-up moves a waiting item up, a calm one leaves it where it was. The queue is read only
+ * then, so an ordinary follow-up costs nothing more.
+ */
+const raisedRank = (priority: string) => `CASE WHEN c.status = 'queued' AND ${priority} > c.priority
+    THEN LEAST(c.rank_at, (SELECT c.queued_at - make_interval(secs => (${priority} + q.base_priority)::float8 * 60 / q.aging_per_minute)
+                             FROM queues q WHERE q.tenant_id = c.tenant_id AND q.id = c.queue_id))
+    ELSE c.rank_at END`;
+
 const STORE_FOLLOW_UPS = `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
@@ -153,7 +164,7 @@ const STORE_FOLLOW_UPS = `
   ), counted AS (
     UPDATE conversations c
        SET message_seq = c.message_seq + n.total, last_message_at = now(), priority = GREATEST(c.priority, n.top),
-           updated_at = now()
+           rank_at = ${raisedRank('n.top')}, updated_at = now()
       FROM numbered n
      WHERE n.n = 1 AND c.id = n.conversation_id
     RETURNING c.id, c.message_seq
@@ -436,9 +447,10 @@ export class IngestMessageUseCase {
     const inserted = await rows(
       runner,
       `WITH counted AS (
-         UPDATE conversations SET message_seq = message_seq + 1, last_message_at = now(), priority = GREATEST(priority, $10),
-                updated_at = now()
-          WHERE id = $3 RETURNING message_seq)
+         UPDATE conversations c
+            SET message_seq = c.message_seq + 1, last_message_at = now(), priority = GREATEST(c.priority, $10),
+                rank_at = ${raisedRank('$10')}, updated_at = now()
+          WHERE c.id = $3 RETURNING c.message_seq)
        INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id,
                              provider_thread_id, body, attachments, attributes, priority, provider_timestamp,
                              received_at, correlation_id, seq)
@@ -500,7 +512,7 @@ export class IngestMessageUseCase {
       return { kind: 'stored', conversationId: conversation.id, status: 'bot', opened };
     }
     let downgraded = false;
-    if (mode === 'sync' && (await this.closedAndDowngrades(runner, conversation.id))) {
+    if (mode === 'sync' && (await this.notices.closedAndDowngrades(runner, conversation.id))) {
       downgraded = await this.engine.downgrade(runner, conversation.id, 'after-hours', events);
       if (downgraded) mode = 'async';
     }
@@ -514,17 +526,6 @@ export class IngestMessageUseCase {
       await this.notices.forQueued(runner, conversation.id, events);
     }
     return { kind: 'stored', conversationId: conversation.id, status: routed.status, agentId: routed.agentId, opened };
-  }
-
-  /** Live work arriving while its queue is closed becomes a message thread, if the queue says so. */
-  private async closedAndDowngrades(runner: QueryRunner, conversationId: string): Promise<boolean> {
-    const queue = await rows<{ business_hours: unknown; downgrade_to_async: boolean }>(
-      runner,
-      `SELECT q.business_hours, q.downgrade_to_async FROM conversations c
-         JOIN queues q ON q.tenant_id = c.tenant_id AND q.id = c.queue_id WHERE c.id = $1`,
-      [conversationId],
-    );
-    return queue[0].downgrade_to_async && this.notices.isClosed(this.notices.hoursOf(queue[0].business_hours));
   }
 
   private conversationEvent(event: ConversationEvent): OutboxEvent {
