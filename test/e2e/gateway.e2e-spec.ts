@@ -522,6 +522,9 @@ describe('agent gateway (processes)', () => {
     });
     // An empty queue list takes its caps from every queue of the tenant: the largest async cap is msgs' 3.
     expect(idle.agents.find((agent) => agent.id === billing)).toMatchObject({ syncCap: 1, asyncCap: 3, queueIds: [] });
+    // The agent's own desk shows the same caps as the supervisor does (the gateway's default async cap is 8).
+    const own = await api<Work>(A, await devToken(billing, tenant), 'GET', '/v1/me/work');
+    expect({ sync: own.body.sync.cap, async: own.body.async.cap }).toEqual({ sync: 1, async: 3 });
 
     // A live chat offered to the billing agent fills its sync cap, and the sync item blocks new async work.
     await broker.publish(EXCHANGES.inbound, routingKeys.inbound('webchat'), buildEnvelope({ tenantId: tenant, channel: 'webchat', customer: { address: `visitor-${randomUUID()}` } }));

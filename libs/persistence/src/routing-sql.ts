@@ -14,10 +14,26 @@ export const SYNC_CAP = 'COALESCE(a.sync_cap, q.sync_cap, $defSync)';
 export const ASYNC_CAP = 'COALESCE(a.async_cap, q.async_cap, $defAsync)';
 export const BLOCKS = 'COALESCE(a.sync_blocks_async, q.sync_blocks_async, $defBlocks)';
 
+/** Agent `a` lists queue `q` among those it serves; an empty list serves every queue (of its tenant). */
+export const SERVES = '(cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))';
+
 /** Agent `a` may be given work from queue `q`: online, has the queue's skills, serves it (an empty list serves every queue). */
 export const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
   AND q.required_skills <@ a.skills
-  AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))`;
+  AND ${SERVES}`;
+
+/** The largest `column` among the queues of its tenant agent `a` serves; NULL when none sets it. */
+const largestOfServed = (column: 'sync_cap' | 'async_cap') =>
+  `(SELECT max(q.${column}) FROM queues q WHERE q.tenant_id = a.tenant_id AND ${SERVES})`;
+
+/**
+ * Agent `a`'s caps as one figure each, for views outside any one queue (an agent's own desk, the
+ * supervisor's agent list, the router's agent stats): the agent's value, else the largest among the
+ * queues it serves (every queue of its tenant when its list is empty), else the global default. Read
+ * `a` alone — no `q` in scope.
+ */
+export const AGENT_SYNC_CAP = `COALESCE(a.sync_cap, ${largestOfServed('sync_cap')}, $defSync)`;
+export const AGENT_ASYNC_CAP = `COALESCE(a.async_cap, ${largestOfServed('async_cap')}, $defAsync)`;
 
 /** Room for one more sync item from `q` now: out of wrap-up and under the sync cap. */
 export const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;
@@ -32,7 +48,7 @@ export type RoutingParam = 'now' | 'defSync' | 'defAsync' | 'defBlocks';
  * `fragment` with its named parameters replaced by the positional ones (`$1`…) of the query it goes
  * into. A name the fragment uses but `positions` lacks throws, so a query cannot leave one unbound.
  */
-export function bindRoutingParams(fragment: string, positions: Record<RoutingParam, number>): string {
+export function bindRoutingParams(fragment: string, positions: Partial<Record<RoutingParam, number>>): string {
   return fragment.replace(/\$([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     const position = (positions as Record<string, number | undefined>)[name];
     if (position === undefined) throw new Error(`no position for parameter $${name}`);

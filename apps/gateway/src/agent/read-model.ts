@@ -7,6 +7,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AGENT_ASYNC_CAP, AGENT_SYNC_CAP, bindRoutingParams } from '@app/persistence';
 import { hasRole, type Principal } from '../auth/principal';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../gateway.config';
 import { ApiError } from '../http/api-error';
@@ -64,6 +65,9 @@ const CURSOR_AT = `to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:M
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : (value as string));
 
+/** The profile query's positions of the cap fragments' defaults. */
+const bindProfile = (fragment: string) => bindRoutingParams(fragment, { defSync: 3, defAsync: 4 });
+
 @Injectable()
 export class ReadModel {
   constructor(
@@ -87,13 +91,17 @@ export class ReadModel {
     return found;
   }
 
+  /**
+   * The agent's own view of itself. Its caps are the one figure the supervisor sees too (AGENT_SYNC_CAP:
+   * its own, else the largest among the queues it serves — all of the tenant's when its list is empty
+   * — else the default).
+   */
   async agentProfile(tenantId: string, agentId: string): Promise<AgentProfile> {
     const [agent] = (await this.dataSource.query(
       `SELECT a.id, a.name, a.tenant_id AS "tenantId", a.skills, a.queue_ids AS "queueIds", a.presence,
               a.lease_expires_at AS "leaseExpiresAt", a.wrap_up_until AS "wrapUpUntil",
               a.active_sync AS "syncLoad", a.active_async AS "asyncLoad",
-              COALESCE(a.sync_cap, (SELECT max(q.sync_cap) FROM queues q WHERE q.tenant_id = a.tenant_id AND q.id = ANY (a.queue_ids)), $3) AS "syncCap",
-              COALESCE(a.async_cap, (SELECT max(q.async_cap) FROM queues q WHERE q.tenant_id = a.tenant_id AND q.id = ANY (a.queue_ids)), $4) AS "asyncCap",
+              ${bindProfile(AGENT_SYNC_CAP)} AS "syncCap", ${bindProfile(AGENT_ASYNC_CAP)} AS "asyncCap",
               a.sync_cap AS "syncCapOverride", a.async_cap AS "asyncCapOverride"
          FROM agents a WHERE a.id = $1 AND a.tenant_id = $2`,
       [agentId, tenantId, this.config.DEFAULT_SYNC_CAP, this.config.DEFAULT_ASYNC_CAP],

@@ -10,7 +10,15 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { bindRoutingParams, ELIGIBLE, HAS_ROOM_ASYNC, HAS_ROOM_SYNC, type RoutingParam } from '@app/persistence';
+import {
+  AGENT_ASYNC_CAP,
+  AGENT_SYNC_CAP,
+  bindRoutingParams,
+  ELIGIBLE,
+  HAS_ROOM_ASYNC,
+  HAS_ROOM_SYNC,
+  type RoutingParam,
+} from '@app/persistence';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../gateway.config';
 import { listConversations, type ConversationFilter, type ConversationPage } from './conversation-list.query';
 
@@ -60,6 +68,8 @@ const SLA_WARNING_RATIO = 0.8;
 /** The queues query's positions of the routing fragments' named parameters. */
 const QUEUE_PARAMS: Record<RoutingParam, number> = { now: 2, defSync: 3, defAsync: 4, defBlocks: 5 };
 const bind = (fragment: string) => bindRoutingParams(fragment, QUEUE_PARAMS);
+/** The agents query's positions of the cap fragments' defaults. */
+const AGENT_PARAMS = { defSync: 2, defAsync: 3 };
 
 const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
 
@@ -126,20 +136,14 @@ export class SupervisorStats {
   }
 
   private async agents(tenantId: string): Promise<AgentStats[]> {
-    // Effective caps as the router computes them, one figure per agent: the agent's override, else the
-    // largest cap among the queues it serves (every queue of the tenant when its list is empty), else
-    // the global default.
+    // Caps by the shared rule (AGENT_SYNC_CAP): the agent's own, else the largest among the queues it
+    // serves (every queue of the tenant when its list is empty), else the global default.
+    const bindAgent = (fragment: string) => bindRoutingParams(fragment, AGENT_PARAMS);
     const rows = (await this.dataSource.query(
       `SELECT a.id, a.name, a.presence, a.active_sync AS "syncLoad", a.active_async AS "asyncLoad",
-              COALESCE(a.sync_cap, caps.sync_cap, $2) AS "syncCap",
-              COALESCE(a.async_cap, caps.async_cap, $3) AS "asyncCap",
+              ${bindAgent(AGENT_SYNC_CAP)} AS "syncCap", ${bindAgent(AGENT_ASYNC_CAP)} AS "asyncCap",
               a.queue_ids AS "queueIds", a.wrap_up_until AS "wrapUpUntil", a.presence_changed_at AS "presenceChangedAt"
          FROM agents a
-         LEFT JOIN LATERAL (
-           SELECT max(q.sync_cap) AS sync_cap, max(q.async_cap) AS async_cap
-             FROM queues q
-            WHERE q.tenant_id = a.tenant_id AND (cardinality(a.queue_ids) = 0 OR q.id = ANY (a.queue_ids))
-         ) caps ON true
         WHERE a.tenant_id = $1
         ORDER BY a.id`,
       [tenantId, this.config.DEFAULT_SYNC_CAP, this.config.DEFAULT_ASYNC_CAP],
