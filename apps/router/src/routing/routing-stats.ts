@@ -13,7 +13,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, register } from 'prom-client';
 import { DataSource } from 'typeorm';
-import { bindRoutingParams, ELIGIBLE, HAS_ROOM_ASYNC, HAS_ROOM_SYNC, type RoutingParam } from '@app/persistence';
+import {
+  AGENT_ASYNC_CAP,
+  AGENT_SYNC_CAP,
+  bindRoutingParams,
+  ELIGIBLE,
+  HAS_ROOM_ASYNC,
+  HAS_ROOM_SYNC,
+  type RoutingParam,
+} from '@app/persistence';
 import { ROUTER_CONFIG, type RouterConfig } from '../router.config';
 import { Clock } from './clock';
 import { ROUTING_DEFAULTS, type RoutingDefaults } from './routing-defaults';
@@ -57,6 +65,8 @@ interface Snapshot {
 
 /** The queues query's positions of the routing fragments' named parameters. */
 const QUEUE_PARAMS: Record<RoutingParam, number> = { now: 1, defSync: 2, defAsync: 3, defBlocks: 4 };
+/** The agents query's positions of the cap fragments' defaults. */
+const AGENT_PARAMS = { defSync: 1, defAsync: 2 };
 
 const presenceRank = (presence: string) => {
   const rank = PRESENCES.indexOf(presence as (typeof PRESENCES)[number]);
@@ -198,11 +208,13 @@ export class RoutingStats {
     }));
   }
 
+  /** Per agent presence, load, and caps as one figure each by the shared rule (AGENT_SYNC_CAP), as the supervisor sees them. */
   async agents(tenantId?: string): Promise<AgentStats[]> {
+    const bind = (fragment: string) => bindRoutingParams(fragment, AGENT_PARAMS);
     const rows: Array<Record<string, unknown>> = await this.dataSource.query(
-      `SELECT tenant_id, id, presence, active_sync, active_async,
-              COALESCE(sync_cap, $1) AS sync_cap, COALESCE(async_cap, $2) AS async_cap, wrap_up_until
-         FROM agents WHERE $3::text IS NULL OR tenant_id = $3 ORDER BY tenant_id, id`,
+      `SELECT a.tenant_id, a.id, a.presence, a.active_sync, a.active_async,
+              ${bind(AGENT_SYNC_CAP)} AS sync_cap, ${bind(AGENT_ASYNC_CAP)} AS async_cap, a.wrap_up_until
+         FROM agents a WHERE $3::text IS NULL OR a.tenant_id = $3 ORDER BY a.tenant_id, a.id`,
       [this.defaults.syncCap, this.defaults.asyncCap, tenantId ?? null],
     );
     return rows.map((row) => ({
