@@ -110,7 +110,7 @@ describe('app', () => {
       act(() =>
         feed.fire('stats', {
           at: new Date().toISOString(),
-          queues: [{ id: 'live', name: 'Live', waitingSync: 1, waitingAsync: 0, offered: 0, assigned: 0, oldestWaitS: 3, maxWaitS: 120, slaState: 'ok', agentsOnline: 1 }],
+          queues: [{ id: 'live', name: 'Live', waitingSync: 1, waitingAsync: 0, offered: 0, assigned: 0, oldestWaitS: 3, maxWaitS: 120, slaState: 'ok', agentsOnline: 1, agentsAvailableSync: 1, agentsAvailableAsync: 1 }],
           agents: [],
         }),
       );

@@ -152,7 +152,12 @@ export interface QueueStats {
   oldestWaitS: number | null;
   maxWaitS: number | null;
   slaState: SlaState;
+  /** Agents the router may give this queue's work to: online, with its skills, serving it (an empty queue list serves every queue). */
   agentsOnline: number;
+  /** Of those, the ones with room now for one more live (sync) item. */
+  agentsAvailableSync: number;
+  /** Of those, the ones with room now for one more async thread. */
+  agentsAvailableAsync: number;
 }
 
 export interface AgentStats {

@@ -66,6 +66,16 @@ describe('supervisor view', () => {
       ['messaging', 'ok'],
     ]);
     expect(within(queues[0]).getByText('1m 40s')).toBeTruthy();
+    // Agents online, then of those the ones with room now for a live item and for an async thread.
+    const agentFigures = (row: HTMLElement) =>
+      ['queue-agents-online', 'queue-agents-sync', 'queue-agents-async'].map((id) => within(row).getByTestId(id).textContent);
+    expect(queues.map(agentFigures)).toEqual([
+      ['2', '0', '1'],
+      ['2', '1', '2'],
+    ]);
+    expect(screen.getAllByRole('columnheader').map((header) => header.textContent)).toEqual(
+      expect.arrayContaining(['Agents online', 'Free for live', 'Free for async']),
+    );
     const agents = screen.getAllByTestId('agent-row');
     expect(agents.map((row) => row.dataset.agentId)).toEqual(['a1', 'a3']);
     expect(within(agents[0]).getByTestId('agent-async-load').textContent).toBe('3/8');

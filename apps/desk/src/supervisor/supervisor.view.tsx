@@ -1,7 +1,8 @@
 /**
- * The supervisor view: queues (waiting by mode, oldest wait against the SLA) and agents (presence,
- * load per mode) from the live stats feed; a click on a queue or agent row lists its open
- * conversations (re-read at each push), each with a shortcut into the reassign form. Changing an
+ * The supervisor view: queues (waiting by mode, oldest wait against the SLA, agents online and of
+ * those the ones with room now by mode) and agents (presence, load per mode) from the live stats
+ * feed; a click on a queue or agent row lists its open conversations (re-read at each push), each
+ * with a shortcut into the reassign form. Changing an
  * agent's caps and reassigning a conversation are REST commands whose effect shows up in the next push.
  */
 import { useId, useState, type FormEvent, type MouseEvent } from 'react';
@@ -126,7 +127,15 @@ function QueuesTable({ queues, selected, onSelect }: { queues: QueueStats[]; sel
             <th scope="col">Held</th>
             <th scope="col">Oldest wait</th>
             <th scope="col">SLA</th>
-            <th scope="col">Agents online</th>
+            <th scope="col" title="Online, with the queue's skills, serving it">
+              Agents online
+            </th>
+            <th scope="col" title="Of the agents online, those with room now for one more live item">
+              Free for live
+            </th>
+            <th scope="col" title="Of the agents online, those with room now for one more async thread">
+              Free for async
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -146,7 +155,9 @@ function QueuesTable({ queues, selected, onSelect }: { queues: QueueStats[]; sel
               <td>
                 <span className={`badge sla sla-${queue.slaState}`}>{queue.slaState}</span>
               </td>
-              <td>{queue.agentsOnline}</td>
+              <td data-testid="queue-agents-online">{queue.agentsOnline}</td>
+              <td data-testid="queue-agents-sync">{queue.agentsAvailableSync}</td>
+              <td data-testid="queue-agents-async">{queue.agentsAvailableAsync}</td>
             </tr>
           ))}
         </tbody>

@@ -103,8 +103,8 @@ export function stats(): StatsSnapshot {
   return {
     at: at(0),
     queues: [
-      { id: 'live', name: 'Live chat', waitingSync: 2, waitingAsync: 0, offered: 1, assigned: 3, oldestWaitS: 100, maxWaitS: 120, slaState: 'warning', agentsOnline: 2 },
-      { id: 'messaging', name: 'Messaging', waitingSync: 0, waitingAsync: 5, offered: 0, assigned: 4, oldestWaitS: null, maxWaitS: null, slaState: 'ok', agentsOnline: 2 },
+      { id: 'live', name: 'Live chat', waitingSync: 2, waitingAsync: 0, offered: 1, assigned: 3, oldestWaitS: 100, maxWaitS: 120, slaState: 'warning', agentsOnline: 2, agentsAvailableSync: 0, agentsAvailableAsync: 1 },
+      { id: 'messaging', name: 'Messaging', waitingSync: 0, waitingAsync: 5, offered: 0, assigned: 4, oldestWaitS: null, maxWaitS: null, slaState: 'ok', agentsOnline: 2, agentsAvailableSync: 1, agentsAvailableAsync: 2 },
     ],
     agents: [
       { id: 'a1', name: 'Ada Lovelace', presence: 'online', syncLoad: 1, asyncLoad: 3, syncCap: 1, asyncCap: 8, queueIds: ['live', 'messaging'], wrapUpUntil: null, presenceChangedAt: at(-1_000) },
