@@ -23,21 +23,12 @@ const hhmm = (at: Date) => at.toISOString().slice(11, 16);
 
 describe('customer notices and queue movement', () => {
   const h = routerHarness();
-  const { clock, agent, ingest, command, tick, conversation, idleAgents, histogram } = h;
+  const { clock, agent, queue, ingest, stored, command, tick, conversation, idleAgents, histogram } = h;
   let notices: Collector;
 
   beforeAll(async () => {
     notices = await h.broker.collect(EXCHANGES.outbound, 'outbound.#');
   });
-
-  async function queue(id: string, channels: string[], settings: Record<string, unknown> = {}) {
-    const columns = Object.keys(settings);
-    await h.pool.query(
-      `INSERT INTO queues (tenant_id, id, name, channels${columns.map((column) => `, ${column}`).join('')})
-       VALUES ($1, $2, $2, $3${columns.map((_, index) => `, $${index + 4}`).join('')})`,
-      [h.tenant, id, channels, ...Object.values(settings).map((value) => (typeof value === 'object' ? JSON.stringify(value) : value))],
-    );
-  }
 
   /** Business hours (UTC) that are open now and close `minutes` from now, today only. */
   function openFor(minutes: number) {
@@ -50,11 +41,6 @@ describe('customer notices and queue movement', () => {
     return { timeZone: 'UTC', weekly: { [DAYS[at.getUTCDay()]]: [[hhmm(start), hhmm(end)]] } };
   }
 
-  const stored = async (pending: ReturnType<typeof ingest>) => {
-    const outcome = await pending;
-    if (outcome.kind !== 'stored') throw new Error('not stored');
-    return outcome;
-  };
   const noticesFor = (conversationId: string): Notice[] =>
     notices.matching((item: Collected) => (item.body as { conversationId?: string }).conversationId === conversationId).map((item) => item.body as Notice);
   const noticeState = async (conversationId: string) =>

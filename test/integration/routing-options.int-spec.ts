@@ -14,23 +14,8 @@ const DEFAULTS = { syncCap: 1, asyncCap: DEFAULT_ASYNC_CAP };
 
 describe('routing options', () => {
   const h = routerHarness({ env: { DEFAULT_ASYNC_CAP: String(DEFAULT_ASYNC_CAP) } });
-  const { clock, agent, ingest, command, tick, conversation, loads, expectCountersMatchRows, idleAgents, histogram } = h;
+  const { clock, agent, queue, ingest, stored, command, tick, conversation, loads, expectCountersMatchRows, idleAgents, histogram } = h;
 
-  /** A queue of the test's tenant, with the schema's defaults for every setting not given. */
-  async function queue(id: string, channels: string[], settings: Record<string, string | number | boolean> = {}) {
-    const columns = Object.keys(settings);
-    await h.pool.query(
-      `INSERT INTO queues (tenant_id, id, name, channels${columns.map((column) => `, ${column}`).join('')})
-       VALUES ($1, $2, $2, $3${columns.map((_, index) => `, $${index + 4}`).join('')})`,
-      [h.tenant, id, channels, ...Object.values(settings)],
-    );
-  }
-
-  const stored = async (pending: ReturnType<typeof ingest>) => {
-    const outcome = await pending;
-    if (outcome.kind !== 'stored') throw new Error('not stored');
-    return outcome;
-  };
   const heartbeat = async (...names: string[]) => {
     for (const name of names) expect(await command({ type: 'presence.heartbeat', agentId: agent(name) })).toMatchObject({ ok: true });
   };

@@ -94,6 +94,23 @@ export function routerHarness(options: { env?: Record<string, string>; start?: D
   /** Agent id → [active sync, active async]. */
   const loads = async () => Object.fromEntries((await counters()).map((row) => [row.id, [row.active_sync, row.active_async]]));
 
+  /** A queue of the test's tenant, with the schema's defaults for every setting not given (objects go in as JSON). */
+  async function queue(id: string, channels: string[], settings: Record<string, unknown> = {}) {
+    const columns = Object.keys(settings);
+    await pool.query(
+      `INSERT INTO queues (tenant_id, id, name, channels${columns.map((column) => `, ${column}`).join('')})
+       VALUES ($1, $2, $2, $3${columns.map((_, index) => `, $${index + 4}`).join('')})`,
+      [tenant, id, channels, ...Object.values(settings).map((value) => (value !== null && typeof value === 'object' ? JSON.stringify(value) : value))],
+    );
+  }
+
+  /** An ingest that must have stored its message. */
+  async function stored(pending: ReturnType<typeof ingest>) {
+    const outcome = await pending;
+    if (outcome.kind !== 'stored') throw new Error(`not stored: ${outcome.kind}`);
+    return outcome;
+  }
+
   /** Agents come online one after the other, one clock second apart: the first name has been idle longest. */
   async function idleAgents(names: string[], settings: AgentSettings = {}) {
     for (const [index, name] of names.entries()) {
@@ -132,7 +149,9 @@ export function routerHarness(options: { env?: Record<string, string>; start?: D
       return tenant;
     },
     agent,
+    queue,
     ingest,
+    stored,
     command,
     tick,
     conversation,
