@@ -520,10 +520,13 @@ describe('agent gateway (processes)', () => {
       live: { online: 1, sync: 1, async: 1 },
       msgs: { online: 2, sync: 2, async: 2 },
     });
-    // An empty queue list takes its caps from every queue of the tenant: the largest async cap is msgs' 3.
-    expect(idle.agents.find((agent) => agent.id === billing)).toMatchObject({ syncCap: 1, asyncCap: 3, queueIds: [] });
-    // The agent's own desk shows the same caps as the supervisor does (the gateway's default async cap is 8).
-    const own = await api<Work>(A, await devToken(billing, tenant), 'GET', '/v1/me/work');
+    // Caps shown outside a queue are the most any queue the agent can be given work from allows. An
+    // empty list serves every queue: `live` has no async cap of its own, so it allows the default 8.
+    // `away` serves only msgs, which caps async at 3.
+    expect(idle.agents.find((agent) => agent.id === billing)).toMatchObject({ syncCap: 1, asyncCap: 8, queueIds: [] });
+    expect(idle.agents.find((agent) => agent.id === away)).toMatchObject({ syncCap: 1, asyncCap: 3, queueIds: ['msgs'] });
+    // The agent's own desk shows the same caps as the supervisor does.
+    const own = await api<Work>(A, await devToken(away, tenant), 'GET', '/v1/me/work');
     expect({ sync: own.body.sync.cap, async: own.body.async.cap }).toEqual({ sync: 1, async: 3 });
 
     // A live chat offered to the billing agent fills its sync cap, and the sync item blocks new async work.

@@ -462,22 +462,24 @@ describe('routing engine', () => {
     expect((await scrape('router_agent_presence')).map((series) => series.agent)).toEqual([agent('a'), agent('a'), agent('a')]);
   });
 
-  it('agent statistics show caps as the desk and the supervisor do: own, else the largest of the queues served, else the default', async () => {
-    // Defaults are 1 sync and 8 async; live caps sync at 2, msg caps async at 3.
+  it('agent statistics show caps as the desk and the supervisor do: own, else the most a queue served allows, else the default', async () => {
+    // Defaults are 1 sync and 8 async; live caps sync at 2 (async uncapped: the default), msg caps async at 3.
     await pool.query(
       `UPDATE queues SET sync_cap = CASE id WHEN 'live' THEN 2 END, async_cap = CASE id WHEN 'msg' THEN 3 END WHERE tenant_id = $1`,
       [tenant],
     );
-    // `every` has an empty queue list (every queue), `live` serves live only, `own` serves msg with its own async cap.
+    // `every` has an empty queue list (every queue), `live` and `msg` serve one queue, `own` serves msg with its own async cap.
     await pool.query(
       `INSERT INTO agents (id, tenant_id, name, queue_ids, sync_cap, async_cap) VALUES
-         ($2, $1, 'Every', '{}', NULL, NULL), ($3, $1, 'Live', '{live}', NULL, NULL), ($4, $1, 'Own', '{msg}', NULL, 5)`,
-      [tenant, agent('every'), agent('live'), agent('own')],
+         ($2, $1, 'Every', '{}', NULL, NULL), ($3, $1, 'Live', '{live}', NULL, NULL), ($4, $1, 'Msg', '{msg}', NULL, NULL),
+         ($5, $1, 'Own', '{msg}', NULL, 5)`,
+      [tenant, agent('every'), agent('live'), agent('msg'), agent('own')],
     );
     const caps = (await app.get(RoutingStats).agents(tenant)).map(({ agentId, syncCap, asyncCap }) => ({ agentId, syncCap, asyncCap }));
     expect(caps).toEqual([
-      { agentId: agent('every'), syncCap: 2, asyncCap: 3 },
+      { agentId: agent('every'), syncCap: 2, asyncCap: 8 },
       { agentId: agent('live'), syncCap: 2, asyncCap: 8 },
+      { agentId: agent('msg'), syncCap: 1, asyncCap: 3 },
       { agentId: agent('own'), syncCap: 1, asyncCap: 5 },
     ]);
   });

@@ -22,18 +22,23 @@ export const ELIGIBLE = `a.tenant_id = q.tenant_id AND a.presence = 'online'
   AND q.required_skills <@ a.skills
   AND ${SERVES}`;
 
-/** The largest `column` among the queues of its tenant agent `a` serves; NULL when none sets it. */
-const largestOfServed = (column: 'sync_cap' | 'async_cap') =>
-  `(SELECT max(q.${column}) FROM queues q WHERE q.tenant_id = a.tenant_id AND ${SERVES})`;
+/**
+ * The most agent `a` can hold of one mode from any queue it can be given work from (it serves the
+ * queue and has its skills): a queue without a cap of its own allows the global default. NULL when
+ * it can be given work from none.
+ */
+const largestOfServed = (column: 'sync_cap' | 'async_cap', fallback: string) =>
+  `(SELECT max(COALESCE(q.${column}, ${fallback})) FROM queues q
+     WHERE q.tenant_id = a.tenant_id AND q.required_skills <@ a.skills AND ${SERVES})`;
 
 /**
  * Agent `a`'s caps as one figure each, for views outside any one queue (an agent's own desk, the
- * supervisor's agent list, the router's agent stats): the agent's value, else the largest among the
- * queues it serves (every queue of its tenant when its list is empty), else the global default. Read
- * `a` alone — no `q` in scope.
+ * supervisor's agent list, the router's agent stats): the agent's value, else the most any queue it
+ * can be given work from allows (every queue of its tenant when its list is empty), else the global
+ * default. Read `a` alone — no `q` in scope.
  */
-export const AGENT_SYNC_CAP = `COALESCE(a.sync_cap, ${largestOfServed('sync_cap')}, $defSync)`;
-export const AGENT_ASYNC_CAP = `COALESCE(a.async_cap, ${largestOfServed('async_cap')}, $defAsync)`;
+export const AGENT_SYNC_CAP = `COALESCE(a.sync_cap, ${largestOfServed('sync_cap', '$defSync')}, $defSync)`;
+export const AGENT_ASYNC_CAP = `COALESCE(a.async_cap, ${largestOfServed('async_cap', '$defAsync')}, $defAsync)`;
 
 /** Room for one more sync item from `q` now: out of wrap-up and under the sync cap. */
 export const HAS_ROOM_SYNC = `(a.wrap_up_until IS NULL OR a.wrap_up_until <= $now) AND a.active_sync < ${SYNC_CAP}`;

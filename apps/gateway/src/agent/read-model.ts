@@ -91,11 +91,7 @@ export class ReadModel {
     return found;
   }
 
-  /**
-   * The agent's own view of itself. Its caps are the one figure the supervisor sees too (AGENT_SYNC_CAP:
-   * its own, else the largest among the queues it serves — all of the tenant's when its list is empty
-   * — else the default).
-   */
+  /** The agent's own view of itself; its caps are the figures the supervisor sees too (AGENT_SYNC_CAP, AGENT_ASYNC_CAP). */
   async agentProfile(tenantId: string, agentId: string): Promise<AgentProfile> {
     const [agent] = (await this.dataSource.query(
       `SELECT a.id, a.name, a.tenant_id AS "tenantId", a.skills, a.queue_ids AS "queueIds", a.presence,

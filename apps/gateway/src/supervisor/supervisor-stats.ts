@@ -136,8 +136,7 @@ export class SupervisorStats {
   }
 
   private async agents(tenantId: string): Promise<AgentStats[]> {
-    // Caps by the shared rule (AGENT_SYNC_CAP): the agent's own, else the largest among the queues it
-    // serves (every queue of the tenant when its list is empty), else the global default.
+    // Caps by the shared rule (AGENT_SYNC_CAP, AGENT_ASYNC_CAP in @app/persistence).
     const bindAgent = (fragment: string) => bindRoutingParams(fragment, AGENT_PARAMS);
     const rows = (await this.dataSource.query(
       `SELECT a.id, a.name, a.presence, a.active_sync AS "syncLoad", a.active_async AS "asyncLoad",
