@@ -368,6 +368,8 @@ describe('routing engine', () => {
     clock.advance(31_000);
     await tick();
     expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued', queue_id: 'live' });
+    // The overflow queue's oldest wait starts when the item entered it, as its max wait does.
+    expect((await app.get(RoutingStats).queues(tenant)).find((q) => q.queueId === 'live')).toMatchObject({ oldestWaitS: 0 });
     clock.advance(31_000);
     await tick();
     const { rows } = await pool.query(`SELECT mode, status FROM conversations WHERE id = $1`, [call.conversationId]);

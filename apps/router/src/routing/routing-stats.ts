@@ -130,7 +130,7 @@ export class RoutingStats {
         g.set({ tenant: q.tenantId, queue: q.queueId, mode: 'async' }, q.waitingAsync);
       }
     });
-    gauge('router_queue_oldest_wait_seconds', 'Wait of the oldest waiting item, by queue', ['tenant', 'queue'], cached, (g, { queues }) => {
+    gauge('router_queue_oldest_wait_seconds', 'Wait of the oldest waiting item in this queue since it entered it (as max wait counts), by queue', ['tenant', 'queue'], cached, (g, { queues }) => {
       for (const q of queues) g.set({ tenant: q.tenantId, queue: q.queueId }, q.oldestWaitS ?? 0);
     });
     gauge('router_queue_agents', 'Agents online for a queue, and of those with room', ['tenant', 'queue', 'state'], cached, (g, { queues }) => {
@@ -187,7 +187,7 @@ export class RoutingStats {
                   AND c.status = 'queued' AND c.mode = 'sync')::int AS waiting_sync,
               (SELECT count(*) FROM conversations c WHERE c.tenant_id = q.tenant_id AND c.queue_id = q.id
                   AND c.status = 'queued' AND c.mode = 'async')::int AS waiting_async,
-              (SELECT extract(epoch FROM $1::timestamptz - min(c.queued_at)) FROM conversations c
+              (SELECT extract(epoch FROM $1::timestamptz - min(COALESCE(c.queue_entered_at, c.queued_at))) FROM conversations c
                 WHERE c.tenant_id = q.tenant_id AND c.queue_id = q.id AND c.status = 'queued')::float8 AS oldest_wait_s,
               (SELECT count(*) FROM agents a WHERE ${bind(ELIGIBLE)})::int AS agents_online,
               (SELECT count(*) FROM agents a WHERE ${bind(ELIGIBLE)}
