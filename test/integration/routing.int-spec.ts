@@ -5,26 +5,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import type { Pool } from 'pg';
 import { type Gauge, register } from 'prom-client';
-import { loadConfig } from '@app/config';
-import { EXCHANGES, type InboundEnvelopeInput, type RouterCommandInput, inboundEnvelopeSchema, routerCommandSchema } from '@app/contracts';
-import { buildEnvelope, openDatabase, replayAudit, seedAgents, TestBroker, waitFor, type Collector } from '@app/testing';
-import { CommandController, type CommandResult } from '../../apps/router/src/commands/command.controller';
-import { IngestMessageUseCase } from '../../apps/router/src/ingest/ingest-message.use-case';
-import { routerEnvSchema } from '../../apps/router/src/router.config';
+import { EXCHANGES, routerCommandSchema } from '@app/contracts';
+import { replayAudit, seedAgents, TestBroker, waitFor, type Collector } from '@app/testing';
+import { CommandController } from '../../apps/router/src/commands/command.controller';
 import { routerMetrics } from '../../apps/router/src/router.metrics';
-import { RouterModule } from '../../apps/router/src/router.module';
-import { ManualClock } from '../../apps/router/src/routing/clock';
-import { RoutingScheduler } from '../../apps/router/src/timers/routing-scheduler';
 import { agentSeries, RoutingStats } from '../../apps/router/src/routing/routing-stats';
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-type CommandArgs = DistributiveOmit<RouterCommandInput, 'commandId' | 'tenantId'> & { commandId?: string };
+import { routerHarness, type CommandArgs } from '../support/router-harness';
 
 describe('routing engine', () => {
-  const clock = new ManualClock(new Date('2026-11-23T10:00:00Z'));
+  const h = routerHarness();
+  const { clock, agent, ingest, command, tick, conversation, counters, expectCountersMatchRows, idleAgents } = h;
   let app: INestApplication;
   let pool: Pool;
   let broker: TestBroker;
@@ -33,68 +25,18 @@ describe('routing engine', () => {
   let tenant: string;
 
   beforeAll(async () => {
-    const config = loadConfig(routerEnvSchema, { ...process.env, SCHEDULER_INTERVAL_MS: '0', LOG_LEVEL: 'warn' });
-    const moduleRef = await Test.createTestingModule({ imports: [RouterModule.forRoot(config, clock)] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
-    pool = openDatabase();
-    broker = await TestBroker.open();
-    agentEvents = await broker.collect(EXCHANGES.agent, 'agent.#');
+    ({ app, pool, broker, agentEvents } = h);
     notices = await broker.collect(EXCHANGES.outbound, 'outbound.#');
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await pool?.end();
-    await broker?.close();
-  });
-
   beforeEach(async () => {
-    tenant = `r-${randomUUID().slice(0, 8)}`;
+    tenant = h.tenant;
     await pool.query(
       `INSERT INTO queues (tenant_id, id, name, channels, offer_timeout_s, wrap_up_s) VALUES
          ($1, 'live', 'Live', '{webchat,voice}', 20, 0), ($1, 'msg', 'Messaging', '{sms,email}', 20, 0)`,
       [tenant],
     );
   });
-
-  const agent = (name: string) => `${tenant}-${name}`;
-  const ingest = (overrides: Partial<InboundEnvelopeInput>) =>
-    app.get(IngestMessageUseCase).execute(inboundEnvelopeSchema.parse(buildEnvelope({ tenantId: tenant, ...overrides })), undefined);
-  const command = (input: CommandArgs): Promise<CommandResult> =>
-    app.get(CommandController).execute(routerCommandSchema.parse({ commandId: randomUUID(), tenantId: tenant, ...input }));
-  const tick = () => app.get(RoutingScheduler).tick();
-  const conversation = async (id: string) =>
-    (await pool.query(`SELECT status, assigned_agent_id, queue_id FROM conversations WHERE id = $1`, [id])).rows[0];
-  const counters = async () =>
-    (
-      await pool.query(
-        `SELECT a.id, a.active_sync, a.active_async,
-                count(s.id) FILTER (WHERE s.mode = 'sync')::int AS live_sync,
-                count(s.id) FILTER (WHERE s.mode = 'async')::int AS live_async
-           FROM agents a LEFT JOIN assignments s ON s.agent_id = a.id AND s.state <> 'ended'
-          WHERE a.tenant_id = $1 GROUP BY a.id ORDER BY a.id`,
-        [tenant],
-      )
-    ).rows;
-  const expectCountersMatchRows = async () => {
-    for (const row of await counters()) {
-      expect({ id: row.id, sync: row.active_sync, async: row.active_async }).toEqual({
-        id: row.id,
-        sync: row.live_sync,
-        async: row.live_async,
-      });
-    }
-  };
-
-  async function idleAgents(names: string[], caps: { syncCap?: number; asyncCap?: number } = {}) {
-    for (const [index, name] of names.entries()) {
-      await seedAgents(pool, [{ id: agent(name), tenantId: tenant, presence: 'offline', ...caps }]);
-      // Distinct idle times: the first name has been idle longest.
-      clock.advance(1_000 * (index + 1));
-      expect(await command({ type: 'presence.set', agentId: agent(name), presence: 'online' })).toMatchObject({ ok: true });
-    }
-  }
 
   it('offers sync work to the longest-idle free agent, moves on after a decline and never re-offers to the decliner', async () => {
     await idleAgents(['a', 'b']);
