@@ -2,7 +2,9 @@
  * Delivery statuses of agent replies, reported by the channel adapters. A status only ever moves a
  * message forward (queued → sent → delivered → read; failed only from queued or sent), so statuses
  * that arrive out of order or twice change nothing. The first report that carries the provider's id
- * for a reply records it, so later callbacks that know only that id find the message.
+ * for a reply records it, so later callbacks that know only that id find the message. The author
+ * hears of it on `agent.<author>.delivery`; a bot's reply has no agent author, so its status is only
+ * recorded (the history shows it to whoever holds the conversation).
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -22,7 +24,7 @@ export type DeliveryOutcome = 'applied' | 'stale' | 'unknown';
 interface Updated {
   id: string;
   conversation_id: string;
-  author_agent_id: string;
+  author_agent_id: string | null;
   mode: 'sync' | 'async';
 }
 
@@ -55,6 +57,7 @@ export class DeliveryStatusUseCase {
         );
         return known.length > 0 ? 'stale' : 'unknown';
       }
+      if (updated.author_agent_id === null) return 'applied';
       const event: AgentDeliveryEvent = {
         eventId: randomUUID(),
         type: 'agent.delivery',
