@@ -92,7 +92,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         address: 'outbound.{channel}',
         title: `Exchange \`${EXCHANGES.outbound}\``,
         description:
-          "What a channel's adapter sends to the customer: agent replies (send each messageId once), customer notices " +
+          "What a channel's adapter sends to the customer: agent and bot replies (send each messageId once), customer notices " +
           'from the router, and agent typing on live channels (transient).',
         parameters: { channel: { enum: [...CHANNELS] } },
         messages: {
@@ -107,7 +107,9 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         title: `Exchange \`${EXCHANGES.bot}\``,
         description:
           'Bot-first queues: the router hands new conversations (and the customer messages that follow) to a bot. ' +
-          'The bot answers with the commands `bot.handoff` (with a summary and attributes for the agent) or `bot.resolve`; ' +
+          'The bot answers the customer with `bot.reply` (stored in the conversation history with sender `bot` and sent on ' +
+          '`outbound.<channel>`, so the agent who takes over sees it) and ends with `bot.handoff` (with a summary and ' +
+          'attributes for the agent) or `bot.resolve`; ' +
           "a bot that does not act within the queue's bot timeout hands off automatically.",
         parameters: { channel: { enum: [...CHANNELS] } },
         messages: { routerEvent: { $ref: '#/components/messages/RouterEvent' } },
@@ -135,7 +137,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
       commands: {
         address: 'command.{type}',
         title: `Exchange \`${EXCHANGES.commands}\``,
-        description: `Agent and supervisor commands (presence, accept, decline, reply, note, close, release, transfer, escalate, reassign, caps, queues). The router consumes them from \`${QUEUES.routerCommands}\`, processes each commandId once and answers with \`agent.<agentId>.command-result\`.`,
+        description: `Agent, supervisor and bot commands (presence, accept, decline, reply, note, close, release, transfer, escalate, reassign, caps, queues; bot reply, hand-off, resolve). The router consumes them from \`${QUEUES.routerCommands}\`, processes each commandId once and answers with \`agent.<agentId>.command-result\`.`,
         parameters: { type: { enum: [...COMMAND_TYPES] } },
         messages: { routerCommand: { $ref: '#/components/messages/RouterCommand' } },
         bindings: topicExchange(EXCHANGES.commands),
@@ -223,7 +225,7 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
         ),
         RouterEvent: message('RouterEvent', 'Router event', 'An assignment or lifecycle event', jsonSchemas.routerEvent()),
         RouterCommand: message('RouterCommand', 'Router command', 'An agent command', jsonSchemas.routerCommand()),
-        OutboundMessage: message('OutboundMessage', 'Agent reply', 'An agent reply for the customer', jsonSchemas.outboundMessage()),
+        OutboundMessage: message('OutboundMessage', 'Agent reply', 'An agent (or bot) reply for the customer', jsonSchemas.outboundMessage()),
         AgentTyping: message('AgentTyping', 'Agent typing', 'The agent is typing (live channels)', jsonSchemas.agentTyping()),
         DeliveryStatus: message('DeliveryStatus', 'Delivery status', 'Sent, delivered, read or failed', jsonSchemas.deliveryStatus()),
         CustomerTyping: message('CustomerTyping', 'Customer typing', 'The customer is typing (live channels)', jsonSchemas.customerTyping()),

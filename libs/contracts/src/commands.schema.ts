@@ -123,6 +123,14 @@ export const botHandoffCommandSchema = z
   })
   .strict()
   .describe('A bot (agentId = the bot id) hands the conversation to a human, with what it gathered');
+export const botReplyCommandSchema = z
+  .object({ ...base, type: z.literal('bot.reply'), conversationId: z.uuid(), clientMessageId, text })
+  .strict()
+  .describe(
+    'A bot (agentId = the bot id) answers the customer while the conversation is with it: stored in the history with sender ' +
+      '`bot`, then sent on the conversation\'s channel. Refused `not_with_bot` once handed off or closed; the same ' +
+      'clientMessageId again (even after the hand-off) returns the first message',
+  );
 export const botResolveCommandSchema = z
   .object({ ...base, type: z.literal('bot.resolve'), conversationId: z.uuid() })
   .strict()
@@ -144,6 +152,7 @@ export const routerCommandSchema = z.discriminatedUnion('type', [
   setQueuesCommandSchema,
   endConversationCommandSchema,
   botHandoffCommandSchema,
+  botReplyCommandSchema,
   botResolveCommandSchema,
 ]);
 

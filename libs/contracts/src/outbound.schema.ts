@@ -1,6 +1,7 @@
 /**
  * What flows between the router and the channel adapters besides inbound envelopes:
- *   - agent replies for a channel's adapter (`outbound.<channel>`), next to customer notices;
+ *   - agent replies for a channel's adapter (`outbound.<channel>`), next to customer notices; a bot's
+ *     reply has the same shape (type `agent.reply`, `sender: 'bot'`), so every adapter sends it unchanged;
  *   - agent typing for a live channel (`outbound.<channel>`, transient: nothing is stored);
  *   - delivery statuses of sent replies from the adapter (`delivery.<channel>` on the inbound exchange);
  *   - customer typing from a live channel (`typing.<channel>` on the inbound exchange, transient).
@@ -18,7 +19,11 @@ export const outboundMessageSchema = z.object({
   tenantId: z.string(),
   conversationId: z.uuid(),
   channel: z.enum(CHANNELS),
-  agentId: z.string(),
+  agentId: z.string().describe('The author: the agent, or the bot when `sender` is `bot`'),
+  sender: z
+    .enum(['agent', 'bot'])
+    .optional()
+    .describe("`bot`: a bot-first queue's bot wrote it (agentId is the bot's id), sent and reported like an agent reply; absent: an agent"),
   to: z.object({
     address: z.string().describe('The customer\'s address on the channel (phone number, chat id, email…)'),
     threadId: z.string().optional().describe('The provider\'s thread or conversation id, when it has one'),

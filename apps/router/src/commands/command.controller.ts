@@ -284,6 +284,7 @@ export class CommandController implements OnModuleDestroy {
       case 'conversation.reassign':
         return 'agentId' in command.to ? [command.to.agentId] : [];
       case 'conversation.end':
+      case 'bot.reply':
         return [];
       default:
         return [command.agentId];
@@ -326,6 +327,8 @@ export class CommandController implements OnModuleDestroy {
         return this.channelEnd.end(runner, command, events);
       case 'bot.handoff':
         return this.bots.handoff(runner, command.conversationId, command.context, `bot:${command.agentId}`, events);
+      case 'bot.reply':
+        return this.messages.botReply(runner, { botId: command.agentId, tenantId: command.tenantId }, command, events);
       case 'bot.resolve':
         return this.bots.resolve(runner, command.conversationId, `bot:${command.agentId}`, events);
       case 'agent.capacity.set':

@@ -3,6 +3,12 @@
  * channel's adapter through the outbox, and internal notes, which are stored only. Both are
  * idempotent on the client's id: a desktop that retries after a lost answer gets the first message
  * back, and the customer receives one reply.
+ *
+ * A bot-first queue's bot answers the customer the same way (`botReply`), while the conversation is
+ * with it: its reply joins the same history (sender `bot`), so whoever picks the thread up next sees
+ * what the bot said. A bot is not an agent row, so its message has no `author_agent_id`; the bot's
+ * id is kept in the message's attributes, and the message's own key, `bot:<conversation>:<bot>:<client
+ * id>`, makes the (conversation, bot, client id) unique through the key every message has.
  */
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
@@ -19,6 +25,13 @@ export interface WrittenMessage {
   deliveryStatus: DeliveryStatus | null;
   duplicate: boolean;
 }
+
+/** Who writes: an agent (`author_agent_id`), or a bot, recorded by its message key and attributes. */
+type Author = { kind: 'agent'; id: string } | { kind: 'bot'; id: string; key: string };
+
+/** A bot message's key (`provider_message_id`); bot ids and conversation ids hold no `:`, so it is unambiguous. */
+export const botMessageKey = (conversationId: string, botId: string, clientMessageId: string) =>
+  `bot:${conversationId}:${botId}:${clientMessageId}`;
 
 interface Recipient {
   address: string;
@@ -40,6 +53,49 @@ export class AgentMessagesUseCase {
     const previous = await this.previous(runner, agentId, input.conversationId, input.clientMessageId);
     if (previous) return previous;
 
+    const messageId = await this.send(runner, conversation, { kind: 'agent', id: agentId }, input, events);
+    await this.recordFirstReply(runner, conversation);
+    this.engine.agentEvent(events, conversation, agentId, 'message', { messageId, sender: 'agent', direction: 'outbound' });
+    afterCommit(runner, () => routerMetrics.replies.inc({ channel: conversation.channel }));
+    return { messageId, deliveryStatus: 'queued', duplicate: false };
+  }
+
+  /**
+   * A bot's reply, accepted only while the conversation is with a bot (of the command's tenant). The
+   * same client id again returns the first message even once the bot has handed off: a bot that
+   * retries a reply whose answer was lost learns the customer got it, rather than a refusal.
+   */
+  async botReply(
+    runner: QueryRunner,
+    bot: { botId: string; tenantId: string },
+    input: { conversationId: string; clientMessageId: string; text: string },
+    events: OutboxEvent[],
+  ): Promise<WrittenMessage> {
+    const conversation = await this.engine.lockConversation(runner, input.conversationId);
+    const key = botMessageKey(input.conversationId, bot.botId, input.clientMessageId);
+    if (conversation && conversation.tenant_id === bot.tenantId) {
+      const [found] = await this.engine.query<{ id: string; delivery_status: DeliveryStatus | null }>(
+        runner,
+        `SELECT id, delivery_status FROM messages WHERE tenant_id = $tenant AND channel = $channel AND provider_message_id = $key`,
+        { tenant: conversation.tenant_id, channel: conversation.channel, key },
+      );
+      if (found) return { messageId: found.id, deliveryStatus: found.delivery_status, duplicate: true };
+    }
+    if (!conversation || conversation.tenant_id !== bot.tenantId || conversation.status !== 'bot') {
+      throw new CommandRejected('not_with_bot', 'this conversation is not with a bot');
+    }
+    const messageId = await this.send(runner, conversation, { kind: 'bot', id: bot.botId, key }, input, events);
+    return { messageId, deliveryStatus: 'queued', duplicate: false };
+  }
+
+  /** Stores an outbound message and hands it to the channel's adapter through the outbox; the conversation is locked. */
+  private async send(
+    runner: QueryRunner,
+    conversation: ConversationRow,
+    author: Author,
+    input: { clientMessageId: string; text: string },
+    events: OutboxEvent[],
+  ): Promise<string> {
     const [recipient] = await this.engine.query<Recipient>(
       runner,
       `SELECT ci.address,
@@ -54,8 +110,7 @@ export class AgentMessagesUseCase {
       { id: conversation.id },
     );
     const messageId = randomUUID();
-    await this.insert(runner, conversation, agentId, messageId, 'outbound', input, recipient.thread_id);
-    await this.recordFirstReply(runner, conversation);
+    await this.insert(runner, conversation, author, messageId, 'outbound', input, recipient.thread_id);
 
     const now = this.engine.now().toISOString();
     const outbound: OutboundMessage = {
@@ -66,7 +121,8 @@ export class AgentMessagesUseCase {
       tenantId: conversation.tenant_id,
       conversationId: conversation.id,
       channel: conversation.channel as OutboundMessage['channel'],
-      agentId,
+      agentId: author.id,
+      ...(author.kind === 'bot' ? { sender: 'bot' as const } : {}),
       to: {
         address: recipient.address,
         ...(recipient.thread_id ? { threadId: recipient.thread_id } : {}),
@@ -79,9 +135,7 @@ export class AgentMessagesUseCase {
       routingKey: routingKeys.outbound(outbound.channel),
       payload: { eventId: messageId, ...outbound },
     });
-    this.engine.agentEvent(events, conversation, agentId, 'message', { messageId, sender: 'agent', direction: 'outbound' });
-    afterCommit(runner, () => routerMetrics.replies.inc({ channel: conversation.channel }));
-    return { messageId, deliveryStatus: 'queued', duplicate: false };
+    return messageId;
   }
 
   async note(
@@ -94,7 +148,7 @@ export class AgentMessagesUseCase {
     const previous = await this.previous(runner, agentId, input.conversationId, input.clientMessageId);
     if (previous) return previous;
     const messageId = randomUUID();
-    await this.insert(runner, conversation, agentId, messageId, 'internal', input, null);
+    await this.insert(runner, conversation, { kind: 'agent', id: agentId }, messageId, 'internal', input, null);
     this.engine.agentEvent(events, conversation, agentId, 'message', { messageId, sender: 'agent', direction: 'internal' });
     return { messageId, deliveryStatus: null, duplicate: false };
   }
@@ -102,7 +156,7 @@ export class AgentMessagesUseCase {
   private async insert(
     runner: QueryRunner,
     conversation: ConversationRow,
-    agentId: string,
+    author: Author,
     messageId: string,
     direction: 'outbound' | 'internal',
     input: { clientMessageId: string; text: string },
@@ -115,9 +169,9 @@ export class AgentMessagesUseCase {
          UPDATE conversations SET message_seq = message_seq + 1 WHERE id = $conversation RETURNING message_seq
        )
        INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id, provider_thread_id,
-                             body, received_at, author_agent_id, client_message_id, delivery_status, delivery_updated_at, seq)
-       SELECT $id, $tenant, $conversation, $channel, $direction, 'agent', $providerId, $thread,
-              $body, $now, $agent, $client, $status, $now, counted.message_seq
+                             body, attributes, received_at, author_agent_id, client_message_id, delivery_status, delivery_updated_at, seq)
+       SELECT $id, $tenant, $conversation, $channel, $direction, $sender, $providerId, $thread,
+              $body, $attributes::jsonb, $now, $agent, $client, $status, $now, counted.message_seq
          FROM counted`,
       {
         id: messageId,
@@ -125,11 +179,13 @@ export class AgentMessagesUseCase {
         conversation: conversation.id,
         channel: conversation.channel,
         direction,
+        sender: author.kind,
         // The provider's id is not known until the adapter sends it; ours keeps the unique key honest.
-        providerId: `agent:${messageId}`,
+        providerId: author.kind === 'bot' ? author.key : `agent:${messageId}`,
         thread: threadId,
         body: input.text,
-        agent: agentId,
+        attributes: JSON.stringify(author.kind === 'bot' ? { botId: author.id } : {}),
+        agent: author.kind === 'agent' ? author.id : null,
         client: input.clientMessageId,
         status: direction === 'outbound' ? 'queued' : null,
       },

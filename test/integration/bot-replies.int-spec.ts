@@ -1,0 +1,139 @@
+/**
+ * A bot-first queue's bot answers the customer through the product (`bot.reply`), against real
+ * Postgres and RabbitMQ: the reply is stored once in the conversation's history with sender `bot`
+ * and handed once to the channel's adapter, the agent who takes over reads it in the history the
+ * gateway serves, the bot can no longer reply once it handed off, and the reply's delivery statuses
+ * are recorded without an event for an agent that does not exist.
+ */
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { EXCHANGES } from '@app/contracts';
+import { waitFor, type Collected, type Collector } from '@app/testing';
+import type { Principal } from '../../apps/gateway/src/auth/principal';
+import type { GatewayConfig } from '../../apps/gateway/src/gateway.config';
+import { ReadModel } from '../../apps/gateway/src/agent/read-model';
+import { DeliveryStatusUseCase } from '../../apps/router/src/delivery/delivery-status.use-case';
+import { routerHarness } from '../support/router-harness';
+
+const BOT = 'faq-bot';
+
+describe('bot replies', () => {
+  const h = routerHarness();
+  const { agent, ingest, command, idleAgents } = h;
+  let outbound: Collector;
+
+  beforeAll(async () => {
+    outbound = await h.broker.collect(EXCHANGES.outbound, 'outbound.#');
+  });
+
+  beforeEach(async () => {
+    await h.pool.query(`INSERT INTO queues (tenant_id, id, name, channels, bot_first, bot_timeout_s) VALUES ($1, 'msg', 'msg', '{sms}', true, 600)`, [
+      h.tenant,
+    ]);
+  });
+
+  const outboundFor = (conversationId: string) =>
+    outbound.matching((item: Collected) => (item.body as { conversationId?: string }).conversationId === conversationId).map((item) => item.body as Record<string, unknown>);
+  const history = async (conversationId: string) =>
+    (
+      await h.pool.query(
+        `SELECT seq::int, direction, sender, body, author_agent_id, client_message_id, attributes, delivery_status
+           FROM messages WHERE conversation_id = $1 ORDER BY seq`,
+        [conversationId],
+      )
+    ).rows;
+
+  it('is stored once with sender bot, sent once, seen by the agent who takes over, refused after the hand-off; its statuses reach no agent', async () => {
+    const address = '+15550104242';
+    const arrived = await ingest({ channel: 'sms', customer: { address }, content: { text: 'where is my order?' } });
+    if (arrived.kind !== 'stored') throw new Error('not stored');
+    const { conversationId } = arrived;
+    expect(arrived.status).toBe('bot');
+
+    // The bot replies; the broker redelivers the command, and the bot retries it under a new command id.
+    const reply = { type: 'bot.reply', agentId: BOT, conversationId, clientMessageId: 'b-1', text: 'It ships tomorrow.' } as const;
+    const commandId = randomUUID();
+    const first = await command({ ...reply, commandId });
+    expect(first).toMatchObject({ ok: true, data: { deliveryStatus: 'queued', duplicate: false } });
+    const messageId = (first as { data: { messageId: string } }).data.messageId;
+    expect(await command({ ...reply, commandId })).toEqual(first);
+    expect(await command(reply)).toEqual({ ok: true, data: { messageId, deliveryStatus: 'queued', duplicate: true } });
+
+    expect(await history(conversationId)).toEqual([
+      expect.objectContaining({ seq: 1, direction: 'inbound', sender: 'customer', body: 'where is my order?' }),
+      {
+        seq: 2,
+        direction: 'outbound',
+        sender: 'bot',
+        body: 'It ships tomorrow.',
+        author_agent_id: null,
+        client_message_id: 'b-1',
+        attributes: { botId: BOT },
+        delivery_status: 'queued',
+      },
+    ]);
+
+    // The hand-off finds no agent online: the customer is told when to expect a reply, after the bot's reply.
+    expect(await command({ type: 'bot.handoff', agentId: BOT, conversationId, context: { summary: 'order status' } })).toMatchObject({
+      ok: true,
+      data: { status: 'queued' },
+    });
+    await waitFor(() => outboundFor(conversationId).some((item) => item.type === 'customer.notice'), 'the notice after the hand-off');
+    expect(outboundFor(conversationId).map((item) => item.type)).toEqual(['agent.reply', 'customer.notice']);
+    expect(outboundFor(conversationId)[0]).toMatchObject({
+      type: 'agent.reply',
+      sender: 'bot',
+      agentId: BOT,
+      messageId,
+      channel: 'sms',
+      to: { address },
+      text: 'It ships tomorrow.',
+    });
+
+    // After the hand-off the bot's new replies are refused; its retried one still answers with the first message.
+    expect(await command({ ...reply, clientMessageId: 'b-2', text: 'Anything else?' })).toMatchObject({ ok: false, code: 'not_with_bot' });
+    expect(await command(reply)).toEqual({ ok: true, data: { messageId, deliveryStatus: 'queued', duplicate: true } });
+
+    // An agent comes online and takes the thread: the history shows the customer, then the bot.
+    await idleAgents(['a1']);
+    expect(await h.conversation(conversationId)).toMatchObject({ status: 'assigned', assigned_agent_id: agent('a1') });
+    const principal: Principal = { subject: agent('a1'), agentId: agent('a1'), tenantId: h.tenant, role: 'agent' };
+    const readModel = new ReadModel(h.app.get(DataSource), { HISTORY_ACCESS: 'held' } as GatewayConfig);
+    const page = await readModel.messages(principal, conversationId, { limit: 50, scope: 'conversation' });
+    expect(page.messages.map(({ seq, sender, direction, text, authorAgentId }) => ({ seq, sender, direction, text, authorAgentId }))).toEqual([
+      { seq: 2, sender: 'bot', direction: 'outbound', text: 'It ships tomorrow.', authorAgentId: null },
+      { seq: 1, sender: 'customer', direction: 'inbound', text: 'where is my order?', authorAgentId: null },
+    ]);
+
+    // The adapter reports the bot's reply delivered: recorded, and no agent hears of it. The agent's own
+    // reply, reported after it, does reach its author — so anything about the bot's would have arrived first.
+    const statuses = h.app.get(DeliveryStatusUseCase);
+    const report = (id: string) =>
+      statuses.apply({ version: 1, tenantId: h.tenant, channel: 'sms', messageId: id, status: 'delivered', occurredAt: new Date().toISOString() });
+    expect(await report(messageId)).toBe('applied');
+    expect((await history(conversationId))[1]).toMatchObject({ sender: 'bot', delivery_status: 'delivered' });
+    const answered = await command({ type: 'conversation.reply', agentId: agent('a1'), conversationId, clientMessageId: 'a-1', text: 'Anything else?' });
+    const agentMessageId = (answered as { data: { messageId: string } }).data.messageId;
+    expect(await report(agentMessageId)).toBe('applied');
+    await waitFor(
+      () => h.agentEvents.matching((item) => (item.body as { type?: string; messageId?: string }).messageId === agentMessageId && (item.body as { type?: string }).type === 'agent.delivery').length === 1,
+      "the agent's delivery status",
+    );
+    expect(h.agentEvents.matching((item) => (item.body as { type?: string }).type === 'agent.delivery' && (item.body as { conversationId?: string }).conversationId === conversationId)).toHaveLength(1);
+    // (The bot's command results carry the id as data; no event is about the message itself.)
+    expect(h.agentEvents.matching((item) => (item.body as { messageId?: string }).messageId === messageId)).toEqual([]);
+    expect(h.agentEvents.matching((item) => item.routingKey.startsWith(`agent.${BOT}.`) && !item.routingKey.endsWith('.command-result'))).toEqual([]);
+
+    // One bot reply and one agent reply reached the adapter, in the order they were written.
+    expect((await history(conversationId)).map(({ seq, sender }) => [seq, sender])).toEqual([
+      [1, 'customer'],
+      [2, 'bot'],
+      [3, 'agent'],
+    ]);
+    await waitFor(() => outboundFor(conversationId).filter((item) => item.type === 'agent.reply').length === 2, "the agent's reply on outbound");
+    expect(outboundFor(conversationId).filter((item) => item.type === 'agent.reply').map((item) => [item.messageId, item.sender])).toEqual([
+      [messageId, 'bot'],
+      [agentMessageId, undefined],
+    ]);
+  });
+});
