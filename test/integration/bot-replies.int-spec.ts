@@ -19,18 +19,14 @@ const BOT = 'faq-bot';
 
 describe('bot replies', () => {
   const h = routerHarness();
-  const { agent, ingest, command, idleAgents } = h;
+  const { agent, queue, ingest, stored, command, idleAgents } = h;
   let outbound: Collector;
 
   beforeAll(async () => {
     outbound = await h.broker.collect(EXCHANGES.outbound, 'outbound.#');
   });
 
-  beforeEach(async () => {
-    await h.pool.query(`INSERT INTO queues (tenant_id, id, name, channels, bot_first, bot_timeout_s) VALUES ($1, 'msg', 'msg', '{sms}', true, 600)`, [
-      h.tenant,
-    ]);
-  });
+  beforeEach(() => queue('msg', ['sms'], { bot_first: true, bot_timeout_s: 600 }));
 
   const outboundFor = (conversationId: string) =>
     outbound.matching((item: Collected) => (item.body as { conversationId?: string }).conversationId === conversationId).map((item) => item.body as Record<string, unknown>);
@@ -45,8 +41,7 @@ describe('bot replies', () => {
 
   it('is stored once with sender bot, sent once, seen by the agent who takes over, refused after the hand-off; its statuses reach no agent', async () => {
     const address = '+15550104242';
-    const arrived = await ingest({ channel: 'sms', customer: { address }, content: { text: 'where is my order?' } });
-    if (arrived.kind !== 'stored') throw new Error('not stored');
+    const arrived = await stored(ingest({ channel: 'sms', customer: { address }, content: { text: 'where is my order?' } }));
     const { conversationId } = arrived;
     expect(arrived.status).toBe('bot');
 
