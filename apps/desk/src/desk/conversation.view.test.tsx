@@ -2,7 +2,7 @@ import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 import { describe, expect, it, vi } from 'vitest';
-import type { ConversationDetail } from '../api/api.types';
+import type { ConversationDetail, MessageView } from '../api/api.types';
 import { botHandoffContext, conversationDetail, message, uuid, workItem } from '../testing/fixtures';
 import { Conversation, type Draft } from './conversation.view';
 import type { Thread } from './desk.reducer';
@@ -21,7 +21,12 @@ function actions() {
   };
 }
 
-function setup({ ended, mode = 'async' as const, facts = {} }: { ended?: string; mode?: 'sync' | 'async'; facts?: Pick<Partial<ConversationDetail>, 'context' | 'customer'> } = {}) {
+function setup({
+  ended,
+  mode = 'async' as const,
+  facts = {},
+  later = [],
+}: { ended?: string; mode?: 'sync' | 'async'; facts?: Pick<Partial<ConversationDetail>, 'context' | 'customer'>; later?: Array<Partial<MessageView>> } = {}) {
   const id = uuid();
   const earlier = uuid();
   const item = workItem({ conversationId: id, mode, channel: mode === 'sync' ? 'webchat' : 'sms' });
@@ -41,6 +46,7 @@ function setup({ ended, mode = 'async' as const, facts = {} }: { ended?: string;
       message({ conversationId: id, text: 'hello' }),
       reply,
       message({ conversationId: id, direction: 'internal', sender: 'agent', authorAgentId: 'a2', text: 'vip' }),
+      ...later.map((overrides) => message({ conversationId: id, ...overrides })),
     ],
     nextCursor: 'more',
     loading: false,
@@ -85,6 +91,19 @@ describe('conversation', () => {
     expect(within(rows[3]).getByText('Note · Agent a2')).toBeTruthy();
     expect(screen.getByText('Jo Customer is typing…')).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Load older messages' })).toBeTruthy();
+  });
+
+  it("names who wrote each outbound message: the bot's replies as Bot, never as an agent", () => {
+    setup({
+      later: [
+        { direction: 'outbound', sender: 'bot', authorAgentId: null, text: 'It ships tomorrow.' },
+        { direction: 'outbound', sender: 'agent', authorAgentId: 'a2', text: 'Anything else?' },
+      ],
+    });
+    const rows = screen.getAllByTestId('message');
+    expect(rows.map((row) => row.querySelector('.who')?.textContent)).toEqual(['Jo Customer', 'Jo Customer', 'You', 'Note · Agent a2', 'Bot', 'Agent a2']);
+    expect(within(rows[4]).getByText('It ships tomorrow.')).toBeTruthy();
+    expect(rows[4].dataset.direction).toBe('outbound');
   });
 
   it('sends a reply with a client message id and clears the box; notes likewise', async () => {
