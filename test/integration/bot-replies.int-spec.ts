@@ -7,11 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EXCHANGES } from '@app/contracts';
+import { EXCHANGES, routerCommandSchema } from '@app/contracts';
 import { waitFor, type Collected, type Collector } from '@app/testing';
 import type { Principal } from '../../apps/gateway/src/auth/principal';
 import type { GatewayConfig } from '../../apps/gateway/src/gateway.config';
 import { ReadModel } from '../../apps/gateway/src/agent/read-model';
+import { CommandController } from '../../apps/router/src/commands/command.controller';
 import { DeliveryStatusUseCase } from '../../apps/router/src/delivery/delivery-status.use-case';
 import { routerHarness } from '../support/router-harness';
 
@@ -130,5 +131,18 @@ describe('bot replies', () => {
       [messageId, 'bot'],
       [agentMessageId, undefined],
     ]);
+  });
+
+  it("another tenant's bot can neither answer, hand off nor resolve a conversation: refused as if no bot had it", async () => {
+    const { conversationId } = await stored(ingest({ channel: 'sms' }));
+    const asOtherTenant = (input: Record<string, unknown>) =>
+      h.app.get(CommandController).execute(routerCommandSchema.parse({ commandId: randomUUID(), tenantId: `${h.tenant}-other`, agentId: BOT, conversationId, ...input }));
+    const refused = { ok: false, code: 'not_with_bot' };
+    expect(await asOtherTenant({ type: 'bot.reply', clientMessageId: 'x-1', text: 'hi' })).toMatchObject(refused);
+    expect(await asOtherTenant({ type: 'bot.handoff', context: { summary: 'taken' } })).toMatchObject(refused);
+    expect(await asOtherTenant({ type: 'bot.resolve' })).toMatchObject(refused);
+    const { rows } = await h.pool.query(`SELECT status, context FROM conversations WHERE id = $1`, [conversationId]);
+    expect(rows[0]).toEqual({ status: 'bot', context: {} });
+    expect((await history(conversationId)).map(({ sender }) => sender)).toEqual(['customer']);
   });
 });

@@ -326,11 +326,11 @@ export class CommandController implements OnModuleDestroy {
       case 'conversation.end':
         return this.channelEnd.end(runner, command, events);
       case 'bot.handoff':
-        return this.bots.handoff(runner, command.conversationId, command.context, `bot:${command.agentId}`, events);
+        return this.bots.handoff(runner, command.tenantId, command.conversationId, command.context, `bot:${command.agentId}`, events);
       case 'bot.reply':
         return this.messages.botReply(runner, { botId: command.agentId, tenantId: command.tenantId }, command, events);
       case 'bot.resolve':
-        return this.bots.resolve(runner, command.conversationId, `bot:${command.agentId}`, events);
+        return this.bots.resolve(runner, command.tenantId, command.conversationId, `bot:${command.agentId}`, events);
       case 'agent.capacity.set':
         return this.presence.setCapacity(
           runner,

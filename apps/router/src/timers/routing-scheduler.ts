@@ -147,7 +147,7 @@ export class RoutingScheduler implements OnApplicationBootstrap, OnApplicationSh
     await this.each(due, async (runner, id, events) => {
       const conversation = await this.engine.lockConversation(runner, id);
       if (conversation?.status !== 'bot') return;
-      await this.bots.handoff(runner, id, { attributes: { botTimedOut: true } }, 'system', events);
+      await this.bots.handoff(runner, conversation.tenant_id, id, { attributes: { botTimedOut: true } }, 'system', events);
     });
   }
 

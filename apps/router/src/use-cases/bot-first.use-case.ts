@@ -68,15 +68,13 @@ export class BotFirstUseCase {
 
   async handoff(
     runner: QueryRunner,
+    tenantId: string,
     conversationId: string,
     context: BotContext,
     actor: Actor,
     events: OutboxEvent[],
   ): Promise<RouteResult> {
-    const conversation = await this.engine.lockConversation(runner, conversationId);
-    if (!conversation || conversation.status !== 'bot') {
-      throw new CommandRejected('not_with_bot', 'this conversation is not with a bot');
-    }
+    await this.withBot(runner, tenantId, conversationId);
     await this.engine.query(
       runner,
       `UPDATE conversations SET context = context || $context::jsonb, bot_until = NULL WHERE id = $id`,
@@ -93,16 +91,21 @@ export class BotFirstUseCase {
     return routed;
   }
 
-  async resolve(runner: QueryRunner, conversationId: string, actor: Actor, events: OutboxEvent[]): Promise<void> {
-    const conversation = await this.engine.lockConversation(runner, conversationId);
-    if (!conversation || conversation.status !== 'bot') {
-      throw new CommandRejected('not_with_bot', 'this conversation is not with a bot');
-    }
+  async resolve(runner: QueryRunner, tenantId: string, conversationId: string, actor: Actor, events: OutboxEvent[]): Promise<void> {
+    await this.withBot(runner, tenantId, conversationId);
     const closed = await this.engine.transition(runner, conversationId, 'bot', 'closed', {});
     await this.engine.query(runner, `UPDATE conversations SET bot_until = NULL WHERE id = $id`, { id: conversationId });
     await this.engine.query(runner, `UPDATE conversation_timings SET closed_at = $now WHERE conversation_id = $id`, { id: conversationId });
     await this.engine.audit(runner, closed, null, 'bot-resolve', 'bot', 'closed', actor);
     this.engine.lifecycleEvent(events, closed, 'closed');
+  }
+
+  /** Locks the conversation; refused unless the tenant's bot has it (another tenant's looks the same as none). */
+  private async withBot(runner: QueryRunner, tenantId: string, conversationId: string): Promise<void> {
+    const conversation = await this.engine.lockConversation(runner, conversationId);
+    if (!conversation || conversation.tenant_id !== tenantId || conversation.status !== 'bot') {
+      throw new CommandRejected('not_with_bot', 'this conversation is not with a bot');
+    }
   }
 
   /** Conversations whose bot did not act in time. */
