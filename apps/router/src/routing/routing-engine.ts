@@ -95,9 +95,7 @@ const HAND_OVER = `assignment AS (
            version = c.version + 1, updated_at = $now
       FROM claimed k
      WHERE c.id = k.conversation_id AND c.status = 'queued'
-    RETURNING ${CONVERSATION_COLUMNS_OF_C}, k.offer, k.expires_at,
-              COALESCE((SELECT t.first_assigned_at IS NULL FROM conversation_timings t WHERE t.conversation_id = c.id), true)
-                AS first_assignment
+    RETURNING ${CONVERSATION_COLUMNS_OF_C}, k.offer, k.expires_at
   ), timing AS (
     INSERT INTO conversation_timings (conversation_id, first_offered_at, first_assigned_at)
     SELECT id, CASE WHEN offer THEN $now::timestamptz END, CASE WHEN offer THEN NULL ELSE $now::timestamptz END FROM moved
@@ -425,8 +423,6 @@ type ServedRow = { lanes: number; room: number | null } & ({ id: null } | Handed
 interface HandedRow extends ConversationRow {
   offer: boolean;
   expires_at: Date | null;
-  /** No agent had it before in this episode (read before this statement's timing write). */
-  first_assignment: boolean;
 }
 
 /** A close and the first drain step of the capacity it freed. */
@@ -643,11 +639,11 @@ export class RoutingEngine {
     );
     if (updated.length !== 1) return false;
     const conversation = await this.transition(runner, conversationId, 'offered', 'assigned', { agentId });
-    const first = await this.timing(runner, conversationId, 'first_assigned_at', now);
+    await this.timing(runner, conversationId, 'first_assigned_at', now);
     await this.audit(runner, conversation, agentId, 'accept', 'offered', 'assigned', `agent:${agentId}`);
     this.agentEvent(events, conversation, agentId, 'assigned', { via: 'offer' });
     this.lifecycleEvent(events, conversation, 'assigned', agentId);
-    this.observeAssigned(runner, conversation, first);
+    this.observeAssigned(runner, conversation);
     return true;
   }
 
@@ -998,9 +994,11 @@ export class RoutingEngine {
   /**
    * An assignment, and — for the episode's first agent only — the customer's wait since entering the
    * queue: a transfer, release or requeue later in the episode is not a second wait from queued_at.
+   * An agent held it before in this episode when its hold ended (last_assigned_at) after queued_at.
    */
-  private observeAssigned(runner: QueryRunner, conversation: ConversationRow, first: boolean): void {
-    const { mode, queue_id: queue, queued_at: queuedAt } = conversation;
+  private observeAssigned(runner: QueryRunner, conversation: ConversationRow): void {
+    const { mode, queue_id: queue, queued_at: queuedAt, last_assigned_at: heldUntil } = conversation;
+    const first = !heldUntil || !queuedAt || new Date(heldUntil) < new Date(queuedAt);
     const waited = first && queuedAt ? (this.clock.now().getTime() - new Date(queuedAt).getTime()) / 1000 : undefined;
     afterCommit(runner, () => {
       routerMetrics.assignments.inc({ mode });
@@ -1085,7 +1083,7 @@ export class RoutingEngine {
     const via = transfer ? 'transfer' : handed.last_agent_id === agentId ? 'sticky' : 'routing';
     this.agentEvent(events, handed, agentId, 'assigned', { via });
     this.lifecycleEvent(events, handed, 'assigned', agentId);
-    this.observeAssigned(runner, handed, handed.first_assignment);
+    this.observeAssigned(runner, handed);
     return { status: 'assigned', agentId };
   }
 
@@ -1102,16 +1100,13 @@ export class RoutingEngine {
     );
   }
 
-  /** Records the first time of `column` in this episode; true when this call was that first time. */
-  private async timing(runner: QueryRunner, conversationId: string, column: string, at: Date): Promise<boolean> {
-    const [row] = await this.query<{ first: boolean }>(
+  private async timing(runner: QueryRunner, conversationId: string, column: string, at: Date): Promise<void> {
+    await this.query(
       runner,
       `INSERT INTO conversation_timings (conversation_id, ${column}) VALUES ($conversation, $at)
-       ON CONFLICT (conversation_id) DO UPDATE SET ${column} = COALESCE(conversation_timings.${column}, EXCLUDED.${column})
-       RETURNING ${column} = $at AS first`,
+       ON CONFLICT (conversation_id) DO UPDATE SET ${column} = COALESCE(conversation_timings.${column}, EXCLUDED.${column})`,
       { conversation: conversationId, at },
     );
-    return row.first;
   }
 
   /**
