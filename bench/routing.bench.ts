@@ -25,7 +25,7 @@
  * inside a savepoint that is rolled back, then the statement runs for real).
  *
  * Memory: the bench runs itself again in a child process with the services' Node flags
- * (`SERVICE_NODE_FLAGS`: `--max-semi-space-size=8`, unless a semi-space size is already given), and
+ * (`SERVICE_NODE_FLAGS`: the young generation and the heap capped, unless a semi-space size is already given), and
  * the child does the work and is measured — the footprint the router has under `npm start`, the
  * benches and the container image, which all run with those flags.
  */
@@ -92,7 +92,7 @@ const SIZES: SizeSpec[] = QUICK
     ]
   : [
       { name: 'small', agents: 100, queued: 1_000, warmup: 100, decisions: 800, warmupBudgetS: 8, budgetS: 25 },
-      { name: 'large', agents: 10_000, queued: 100_000, warmup: 200, decisions: 3_000, warmupBudgetS: 15, budgetS: 100 },
+      { name: 'large', agents: 10_000, queued: 100_000, warmup: 500, decisions: 12_000, warmupBudgetS: 15, budgetS: 100 },
     ];
 /** The whole run is aborted (and reported as a failure) past this. */
 const TIME_LIMIT_MS = QUICK ? 58_000 : 290_000;
@@ -370,7 +370,9 @@ async function runPhase(
     }
   };
 
-  await Promise.all(Array.from({ length: CONCURRENCY }, () => worker()));
+  // Each command in flight holds a different agent, so there can be no more of them than agents:
+  // with more, pickAgent would wait for a free agent in a loop that never yields.
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, holdings.size) }, () => worker()));
   const wallMs = performance.now() - started;
   if (failure !== undefined) throw failure;
   const after = await batchCounters();
@@ -756,10 +758,10 @@ function report(results: SizeResult[]): void {
 }
 
 /**
- * Runs this script again with the young generation capped, forwarding its exit code. A terminal's
+ * Runs this script again with the services' heap flags, forwarding its exit code. A terminal's
  * Ctrl-C reaches the child directly (same process group); a SIGTERM sent to this process is passed on.
  */
-function rerunWithYoungGenerationCap(): void {
+function rerunWithServiceFlags(): void {
   const child = spawn(process.execPath, [...process.execArgv, ...SERVICE_NODE_FLAGS, ...process.argv.slice(1)], {
     stdio: 'inherit',
   });
@@ -769,7 +771,7 @@ function rerunWithYoungGenerationCap(): void {
 }
 
 if (!process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'))) {
-  rerunWithYoungGenerationCap();
+  rerunWithServiceFlags();
 } else {
   main().then(
     (results) => {
