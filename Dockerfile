@@ -42,7 +42,7 @@ FROM ${NODE_IMAGE} AS runtime
 ARG APP=router
 ENV NODE_ENV=production \
     APP=${APP} \
-    NODE_OPTIONS=--max-semi-space-size=8
+    NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=192"
 WORKDIR /app
 # Files stay owned by root and read-only for the "node" user (works with a
 # read-only root filesystem; only /tmp needs to be writable).
