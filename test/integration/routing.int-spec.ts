@@ -239,6 +239,37 @@ describe('routing engine', () => {
     await expectCountersMatchRows();
   });
 
+  it('an offer put back by an agent going away reaches an agent who declined meanwhile (found by A1)', async () => {
+    await idleAgents(['a', 'b']);
+    const first = await h.stored(ingest({ channel: 'webchat' }));
+    const second = await h.stored(ingest({ channel: 'webchat' }));
+    expect([first.agentId, second.agentId]).toEqual([agent('a'), agent('b')]);
+    // The interleaving A1 hit by chance: a's "away" puts its offer back and finds b still busy,
+    // b declines and looks once more after commit, and only then does a's transaction commit. An
+    // uncommitted row with a's command id holds a's transaction at its last insert.
+    const awayId = randomUUID();
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`INSERT INTO processed_commands (command_id, type, result) VALUES ($1, 'presence.set', '{}')`, [awayId]);
+      const { rows } = await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const away = command({ commandId: awayId, type: 'presence.set', agentId: agent('a'), presence: 'away' });
+      await waitFor(async () => {
+        const blocked = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))`, [rows[0].pid]);
+        return blocked.rowCount === 1;
+      }, "a's transaction waiting on the held row");
+      expect(await command({ type: 'offer.decline', agentId: agent('b'), conversationId: second.conversationId })).toMatchObject({ ok: true });
+      expect(await conversation(first.conversationId)).toMatchObject({ status: 'offered', assigned_agent_id: agent('a') });
+      await holder.query('ROLLBACK');
+      expect(await away).toMatchObject({ ok: true });
+    } finally {
+      holder.release();
+    }
+    expect(await conversation(first.conversationId)).toMatchObject({ status: 'offered', assigned_agent_id: agent('b') });
+    expect(await conversation(second.conversationId)).toMatchObject({ status: 'queued' });
+    await expectCountersMatchRows();
+  });
+
   it('processes a command id once, however often it is delivered', async () => {
     await idleAgents(['a', 'b']);
     const thread = await ingest({ channel: 'sms' });

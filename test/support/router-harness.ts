@@ -20,6 +20,7 @@ import { RoutingScheduler } from '../../apps/router/src/timers/routing-scheduler
 import { TestBroker, type Collector } from './broker';
 import { openDatabase } from './database';
 import { buildEnvelope } from './fixtures';
+import { createDatabase, dropDatabase, withDatabase } from './infrastructure';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type CommandArgs = DistributiveOmit<RouterCommandInput, 'commandId' | 'tenantId'> & { commandId?: string };
@@ -37,8 +38,15 @@ interface HistogramLike {
   get(): Promise<{ values: Array<{ metricName?: string; value: number; labels: Partial<Record<string, string | number>> }> }>;
 }
 
-export function routerHarness(options: { env?: Record<string, string>; start?: Date } = {}) {
+/**
+ * `ownDatabase`: the suite gets a database of its own (named after it and the run). The timers act
+ * on every tenant they can see; a suite whose clock jumps days ahead would otherwise act on the other
+ * suites' waiting work, and theirs on its.
+ */
+export function routerHarness(options: { env?: Record<string, string>; start?: Date; ownDatabase?: string } = {}) {
   const clock = new ManualClock(options.start ?? new Date('2026-11-23T10:00:00Z'));
+  const adminUrl = process.env.TEST_ADMIN_DATABASE_URL!;
+  const database = options.ownDatabase ? `cr_${options.ownDatabase}_${process.env.TEST_RUN_ID}` : undefined;
   let app: INestApplication;
   let pool: Pool;
   let broker: TestBroker;
@@ -46,11 +54,19 @@ export function routerHarness(options: { env?: Record<string, string>; start?: D
   let tenant: string;
 
   beforeAll(async () => {
-    const config = loadConfig(routerEnvSchema, { ...process.env, SCHEDULER_INTERVAL_MS: '0', LOG_LEVEL: 'warn', ...options.env });
+    if (database) await createDatabase(adminUrl, database);
+    const databaseUrl = database ? withDatabase(adminUrl, database) : process.env.DATABASE_URL;
+    const config = loadConfig(routerEnvSchema, {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      SCHEDULER_INTERVAL_MS: '0',
+      LOG_LEVEL: 'warn',
+      ...options.env,
+    });
     const moduleRef = await Test.createTestingModule({ imports: [RouterModule.forRoot(config, clock)] }).compile();
     app = moduleRef.createNestApplication({ logger: false });
     await app.init();
-    pool = openDatabase();
+    pool = openDatabase(databaseUrl);
     broker = await TestBroker.open();
     agentEvents = await broker.collect(EXCHANGES.agent, 'agent.#');
   });
@@ -59,6 +75,7 @@ export function routerHarness(options: { env?: Record<string, string>; start?: D
     await app?.close();
     await pool?.end();
     await broker?.close();
+    if (database) await dropDatabase(adminUrl, database);
   });
 
   beforeEach(() => {

@@ -44,6 +44,12 @@ export interface CommandRequest {
   correlationId: string | undefined;
 }
 
+/** A transaction's answers, and the conversations its events concern (see `afterCommit`). */
+interface Applied {
+  results: CommandResult[];
+  moved: string[];
+}
+
 /** Something in a batch the batch cannot answer for; the batch rolls back and its commands run alone. */
 class BatchAbandoned extends Error {}
 
@@ -98,8 +104,11 @@ export class CommandController implements OnModuleDestroy {
   /** One command in its own transaction. */
   async execute(command: RouterCommand, correlationId?: string): Promise<CommandResult> {
     let result: CommandResult;
+    let moved: string[] = [];
     try {
-      [result] = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, [{ command, correlationId }]));
+      const applied = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, [{ command, correlationId }]));
+      [result] = applied.results;
+      moved = applied.moved;
     } catch (error) {
       if (!(error instanceof CommandRejected)) throw error;
       const rejected: CommandResult = { ok: false, code: error.code, message: error.message };
@@ -109,7 +118,7 @@ export class CommandController implements OnModuleDestroy {
         return rejected;
       });
     }
-    await this.afterCommit([{ command, correlationId }], [result]);
+    await this.afterCommit([{ command, correlationId }], [result], moved);
     return result;
   }
 
@@ -117,9 +126,9 @@ export class CommandController implements OnModuleDestroy {
   async executeBatch(requests: CommandRequest[], closing: () => boolean = () => false): Promise<Array<Settled<CommandResult>>> {
     if (requests.length === 1) return [await settle(this.execute(requests[0].command, requests[0].correlationId))];
     routerMetrics.commandBatchSize.observe(requests.length);
-    let results: CommandResult[];
+    let applied: Applied;
     try {
-      results = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, requests));
+      applied = await inTransaction(this.dataSource, (runner) => this.applyAll(runner, requests));
     } catch (error) {
       routerMetrics.commandBatchFallbacks.inc({ reason: fallbackReason(error) });
       // Shutting down: nothing of the batch was written; its commands go back to the broker.
@@ -128,8 +137,8 @@ export class CommandController implements OnModuleDestroy {
     }
     // Should this fail, every command of the batch fails: its redelivery republishes the recorded
     // result and routes again, as for a single command.
-    await this.afterCommit(requests, results);
-    return results.map((outcome) => ({ ok: true, outcome }));
+    await this.afterCommit(requests, applied.results, applied.moved);
+    return applied.results.map((outcome) => ({ ok: true, outcome }));
   }
 
   /** Each agent's commands in arrival order, the agents side by side. */
@@ -150,7 +159,7 @@ export class CommandController implements OnModuleDestroy {
    * events. A refusal in a batch of several abandons the batch (`BatchAbandoned`); alone, it is
    * thrown as it is, for `execute` to record after the rollback.
    */
-  private async applyAll(runner: QueryRunner, requests: CommandRequest[]): Promise<CommandResult[]> {
+  private async applyAll(runner: QueryRunner, requests: CommandRequest[]): Promise<Applied> {
     if (requests.length > 1) await limitLockWaits(runner);
     const previous = await rows<{ command_id: string; result: CommandResult }>(
       runner,
@@ -206,7 +215,9 @@ export class CommandController implements OnModuleDestroy {
     }
     await this.storeResults(runner, fresh);
     await writeOutbox(runner, events);
-    return results;
+    const moved = new Set<string>();
+    for (const { payload } of events) if (typeof payload.conversationId === 'string') moved.add(payload.conversationId);
+    return { results, moved: [...moved] };
   }
 
   /**
@@ -238,13 +249,15 @@ export class CommandController implements OnModuleDestroy {
    * Closes the window between concurrent transactions: two agents declining at the same moment each
    * saw the other still busy, so each item went back to the queue while both agents became free.
    * After commit, the conversations the commands touched are routed once more and the agents they
-   * concern drain again. One look, without locks, finds the few that would do anything (usually
-   * none); only those run, in one transaction.
+   * concern drain again. The conversations are those the commands name and those their events
+   * concern: an agent going away puts back offers no command named. One look, without locks, finds
+   * the few that would do anything (usually none); only those run, in one transaction.
    */
-  private async afterCommit(requests: CommandRequest[], results: CommandResult[]): Promise<void> {
+  private async afterCommit(requests: CommandRequest[], results: CommandResult[], moved: string[]): Promise<void> {
     const touched = requests.filter((_, index) => results[index].ok);
     if (touched.length > 0) {
-      const conversations = [...new Set(touched.flatMap(({ command }) => ('conversationId' in command ? [command.conversationId] : [])))];
+      const named = touched.flatMap(({ command }) => ('conversationId' in command ? [command.conversationId] : []));
+      const conversations = [...new Set([...named, ...moved])];
       const agents = [...new Set(touched.flatMap(({ command }) => this.agentsConcerned(command)))];
       const runner = this.dataSource.createQueryRunner();
       let waiting: { queued: string[]; draining: string[] };
