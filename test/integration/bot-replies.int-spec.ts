@@ -3,24 +3,28 @@
  * Postgres and RabbitMQ: the reply is stored once in the conversation's history with sender `bot`
  * and handed once to the channel's adapter, the agent who takes over reads it in the history the
  * gateway serves, the bot can no longer reply once it handed off, and the reply's delivery statuses
- * are recorded without an event for an agent that does not exist.
+ * are recorded without an event for an agent that does not exist. The bot timeout runs from the
+ * first customer message the bot has not answered, on the single and the batched ingest path.
  */
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { EXCHANGES, routerCommandSchema } from '@app/contracts';
-import { waitFor, type Collected, type Collector } from '@app/testing';
+import { EXCHANGES, inboundEnvelopeSchema, routerCommandSchema } from '@app/contracts';
+import { buildEnvelope, waitFor, type Collected, type Collector } from '@app/testing';
 import type { Principal } from '../../apps/gateway/src/auth/principal';
 import type { GatewayConfig } from '../../apps/gateway/src/gateway.config';
 import { ReadModel } from '../../apps/gateway/src/agent/read-model';
 import { CommandController } from '../../apps/router/src/commands/command.controller';
 import { DeliveryStatusUseCase } from '../../apps/router/src/delivery/delivery-status.use-case';
+import { IngestMessageUseCase } from '../../apps/router/src/ingest/ingest-message.use-case';
+import { routerMetrics } from '../../apps/router/src/router.metrics';
 import { routerHarness } from '../support/router-harness';
 
 const BOT = 'faq-bot';
 
 describe('bot replies', () => {
-  const h = routerHarness();
-  const { agent, queue, ingest, stored, command, idleAgents } = h;
+  // Its timers run a bot's clock forward; on a shared database they would time out other suites' bots.
+  const h = routerHarness({ ownDatabase: 'bots' });
+  const { agent, queue, ingest, stored, command, idleAgents, clock, tick } = h;
   let outbound: Collector;
 
   beforeAll(async () => {
@@ -130,6 +134,60 @@ describe('bot replies', () => {
     expect(outboundFor(conversationId).filter((item) => item.type === 'agent.reply').map((item) => [item.messageId, item.sender])).toEqual([
       [messageId, 'bot'],
       [agentMessageId, undefined],
+    ]);
+  });
+
+  it('the bot timeout runs from the first message the bot left unanswered: a reply stops it, the customer writing again starts it', async () => {
+    const address = '+15550104343';
+    const write = (text: string) => stored(ingest({ channel: 'sms', customer: { address }, content: { text } }));
+    const state = async (conversationId: string) =>
+      (await h.pool.query(`SELECT status, bot_until FROM conversations WHERE id = $1`, [conversationId])).rows[0] as { status: string; bot_until: Date | null };
+    const { conversationId } = await write('hi');
+    const started = clock.now().getTime();
+    expect(await state(conversationId)).toEqual({ status: 'bot', bot_until: new Date(started + 600_000) });
+
+    clock.advance(300_000);
+    const reply = { type: 'bot.reply', agentId: BOT, conversationId, text: 'Hello! What can I do?' } as const;
+    expect(await command({ ...reply, clientMessageId: 'b-1' })).toMatchObject({ ok: true });
+    expect(await state(conversationId)).toEqual({ status: 'bot', bot_until: null });
+
+    // Long after the first deadline, the bot still has the conversation: it answered.
+    clock.advance(900_000);
+    await tick();
+    expect(await state(conversationId)).toEqual({ status: 'bot', bot_until: null });
+    await write('one more question');
+    expect(await state(conversationId)).toEqual({ status: 'bot', bot_until: new Date(clock.now().getTime() + 600_000) });
+    expect(await command({ ...reply, clientMessageId: 'b-2' })).toMatchObject({ ok: true });
+    expect(await state(conversationId)).toEqual({ status: 'bot', bot_until: null });
+
+    // The customer writes twice; the bot stays silent. The clock starts at the first message only.
+    // The first comes in a batch with another customer's, whose bot's clock is already running.
+    const other = await stored(ingest({ channel: 'sms', customer: { address: '+15550104344' }, content: { text: 'hi' } }));
+    const otherDeadline = (await state(other.conversationId)).bot_until;
+    const envelope = (to: string, text: string) =>
+      inboundEnvelopeSchema.parse(buildEnvelope({ tenantId: h.tenant, channel: 'sms', customer: { address: to }, content: { text } }));
+    const fallbacks = async () => (await routerMetrics.ingestBatchFallbacks.get()).values.reduce((sum, value) => sum + value.value, 0);
+    const fellBack = await fallbacks();
+    const batch = await h.app
+      .get(IngestMessageUseCase)
+      .executeBatch([envelope(address, 'my parcel is late'), envelope('+15550104344', 'anyone?')].map((e) => ({ envelope: e, correlationId: undefined })));
+    expect(batch.map((settled) => settled.ok && settled.outcome.kind)).toEqual(['stored', 'stored']);
+    expect(await fallbacks()).toBe(fellBack);
+    expect(await state(other.conversationId)).toEqual({ status: 'bot', bot_until: otherDeadline });
+    const unanswered = clock.now().getTime();
+    clock.advance(400_000);
+    await write('hello??');
+    await tick();
+    expect(await state(conversationId)).toEqual({ status: 'bot', bot_until: new Date(unanswered + 600_000) });
+
+    clock.advance(201_000);
+    await tick();
+    expect(await state(conversationId)).toEqual({ status: 'queued', bot_until: null });
+    const { rows } = await h.pool.query(`SELECT action, actor FROM assignment_audit WHERE conversation_id = $1 ORDER BY id`, [conversationId]);
+    expect(rows).toEqual([
+      { action: 'enqueue', actor: expect.any(String) },
+      { action: 'bot', actor: 'router' },
+      { action: 'handoff', actor: 'system' },
     ]);
   });
 

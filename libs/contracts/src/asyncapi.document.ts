@@ -110,7 +110,8 @@ export function buildAsyncApiDocument(version: string): Record<string, unknown> 
           'The bot answers the customer with `bot.reply` (stored in the conversation history with sender `bot` and sent on ' +
           '`outbound.<channel>`, so the agent who takes over sees it) and ends with `bot.handoff` (with a summary and ' +
           'attributes for the agent) or `bot.resolve`; ' +
-          "a bot that does not act within the queue's bot timeout hands off automatically.",
+          "a customer message the bot leaves unanswered (no `bot.reply`) for the queue's bot timeout hands the conversation off " +
+          'automatically; a reply stops that clock until the customer writes again.',
         parameters: { channel: { enum: [...CHANNELS] } },
         messages: { routerEvent: { $ref: '#/components/messages/RouterEvent' } },
         bindings: topicExchange(EXCHANGES.bot),

@@ -149,6 +149,16 @@ const raisedRank = (priority: string) => `CASE WHEN c.status = 'queued' AND ${pr
                              FROM queues q WHERE q.tenant_id = c.tenant_id AND q.id = c.queue_id))
     ELSE c.rank_at END`;
 
+/**
+ * A customer message to a bot starts the bot's clock unless one is running: the bot must answer
+ * within its queue's bot timeout from the first message it has not answered (`bot.reply` stops the
+ * clock), so a bot in a long exchange keeps the conversation, and one that went silent is timed out
+ * however often the customer writes meanwhile.
+ */
+const botClock = (now: string) => `CASE WHEN c.status = 'bot' AND c.bot_until IS NULL
+    THEN ${now}::timestamptz + (SELECT make_interval(secs => q.bot_timeout_s) FROM queues q WHERE q.tenant_id = c.tenant_id AND q.id = c.queue_id)
+    ELSE c.bot_until END`;
+
 const STORE_FOLLOW_UPS = `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
@@ -164,7 +174,7 @@ const STORE_FOLLOW_UPS = `
   ), counted AS (
     UPDATE conversations c
        SET message_seq = c.message_seq + n.total, last_message_at = now(), priority = GREATEST(c.priority, n.top),
-           rank_at = ${raisedRank('n.top')}, updated_at = now()
+           rank_at = ${raisedRank('n.top')}, bot_until = ${botClock('$2')}, updated_at = now()
       FROM numbered n
      WHERE n.n = 1 AND c.id = n.conversation_id
     RETURNING c.id, c.message_seq
@@ -376,7 +386,7 @@ export class IngestMessageUseCase {
         correlation_id: correlationId ?? null,
       };
     });
-    const inserted = await rows<{ id: string }>(runner, STORE_FOLLOW_UPS, [JSON.stringify(input)]);
+    const inserted = await rows<{ id: string }>(runner, STORE_FOLLOW_UPS, [JSON.stringify(input), this.engine.now()]);
     // A concurrent delivery of one of these messages won the race: the batch falls back to one by one.
     if (inserted.length !== input.length) throw new DuplicateMessage();
     for (const { index, conversation } of followUps) {
@@ -449,7 +459,7 @@ export class IngestMessageUseCase {
       `WITH counted AS (
          UPDATE conversations c
             SET message_seq = c.message_seq + 1, last_message_at = now(), priority = GREATEST(c.priority, $10),
-                rank_at = ${raisedRank('$10')}, updated_at = now()
+                rank_at = ${raisedRank('$10')}, bot_until = ${botClock('$14')}, updated_at = now()
           WHERE c.id = $3 RETURNING c.message_seq)
        INSERT INTO messages (id, tenant_id, conversation_id, channel, direction, sender, provider_message_id,
                              provider_thread_id, body, attachments, attributes, priority, provider_timestamp,
@@ -471,6 +481,7 @@ export class IngestMessageUseCase {
         envelope.providerTimestamp ?? null,
         envelope.receivedAt,
         correlationId ?? null,
+        this.engine.now(),
       ],
     );
     // Stored before (a redelivery), or a concurrent delivery of the same provider message won the race.

@@ -61,7 +61,8 @@ export class AgentMessagesUseCase {
   }
 
   /**
-   * A bot's reply, accepted only while the conversation is with a bot (of the command's tenant). The
+   * A bot's reply, accepted only while the conversation is with a bot (of the command's tenant); it
+   * stops the bot timeout's clock until the customer writes again. The
    * same client id again returns the first message even once the bot has handed off: a bot that
    * retries a reply whose answer was lost learns the customer got it, rather than a refusal.
    */
@@ -85,6 +86,8 @@ export class AgentMessagesUseCase {
       throw new CommandRejected('not_with_bot', 'this conversation is not with a bot');
     }
     const messageId = await this.send(runner, conversation, { kind: 'bot', id: bot.botId, key }, input, events);
+    // The bot answered: its clock stops until the customer writes again (see ingest's botClock).
+    await this.engine.query(runner, `UPDATE conversations SET bot_until = NULL WHERE id = $id`, { id: conversation.id });
     return { messageId, deliveryStatus: 'queued', duplicate: false };
   }
 

@@ -1,9 +1,12 @@
 /**
  * Bot first (per queue): a new conversation goes to a bot over the `bot` exchange before any human.
  * The bot answers the customer itself (bot.resolve closes the conversation), or hands off with what
- * it gathered (bot.handoff: a summary and attributes the agent sees); a bot that does not act within
- * the queue's bot timeout hands off automatically. Customer messages that arrive meanwhile are
- * forwarded to the bot. The conversation keeps its place in the queue throughout (rank unchanged).
+ * it gathered (bot.handoff: a summary and attributes the agent sees). Customer messages that arrive
+ * meanwhile are forwarded to the bot. The bot timeout runs from the first customer message the bot
+ * has not answered (bot.reply stops it, the customer's next message starts it again): a bot that
+ * leaves a message unanswered that long hands off automatically, one in a long exchange does not. A
+ * conversation the bot answered and the customer left is the bot's to resolve (or the channel's to
+ * end). The conversation keeps its place in the queue throughout (rank unchanged).
  * A hand-off enters the queue as a new conversation would: live work becomes a thread if the queue
  * is closed and says so, and a customer left waiting is told where they stand.
  */
