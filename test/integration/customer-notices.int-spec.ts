@@ -219,4 +219,24 @@ describe('customer notices and queue movement', () => {
     expect(event.via).toBe('transfer');
     expect((await replayAudit(h.pool, h.tenant)).violations).toEqual([]);
   });
+
+  it('a call whose offer was withdrawn when the agent went away counts one wait, from entering the queue, when answered', async () => {
+    await queue('live', ['voice']);
+    await idleAgents(['a']);
+    const labels = { queue: 'live', mode: 'sync' };
+    const waitsBefore = await histogram(routerMetrics.waitSeconds, labels);
+    const call = await stored(ingest({ channel: 'voice' }));
+    expect(call).toMatchObject({ status: 'offered', agentId: agent('a') });
+    clock.advance(5_000);
+    expect(await command({ type: 'presence.set', agentId: agent('a'), presence: 'away' })).toMatchObject({ ok: true });
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'queued' });
+
+    clock.advance(5_000);
+    await idleAgents(['b']);
+    expect(await conversation(call.conversationId)).toMatchObject({ status: 'offered', assigned_agent_id: agent('b') });
+    expect(await command({ type: 'offer.accept', agentId: agent('b'), conversationId: call.conversationId })).toMatchObject({ ok: true });
+    const waits = await histogram(routerMetrics.waitSeconds, labels);
+    expect(waits.count).toBe(waitsBefore.count + 1);
+    expect(waits.sum - waitsBefore.sum).toBeGreaterThanOrEqual(10);
+  });
 });

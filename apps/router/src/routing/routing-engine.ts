@@ -717,11 +717,15 @@ export class RoutingEngine {
         );
       }
     }
-    await this.query(
-      runner,
-      `UPDATE conversations SET last_agent_id = $agent, last_assigned_at = $now WHERE id = $conversation`,
-      { agent: agentId, conversation: conversation.id },
-    );
+    // The customer's last agent is one who held it: a withdrawn offer leaves the previous holder (and
+    // an episode whose only offers were withdrawn still counts its first wait, see observeAssigned).
+    if (ended[0].accepted_at) {
+      await this.query(
+        runner,
+        `UPDATE conversations SET last_agent_id = $agent, last_assigned_at = $now WHERE id = $conversation`,
+        { agent: agentId, conversation: conversation.id },
+      );
+    }
     this.agentEvent(events, conversation, agentId, conversation.status === 'offered' ? 'offer-withdrawn' : 'revoked', { reason });
     return agentId;
   }
