@@ -13,17 +13,10 @@
  * resolved steps to a file), A1_SEED + A1_PATH + A1_REPLAY_PATH (replay a reported failure).
  */
 import { appendFileSync } from 'node:fs';
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import type { Pool } from 'pg';
-import { loadConfig } from '@app/config';
-import { openDatabase, replayAudit } from '@app/testing';
-import { routerEnvSchema } from '../../apps/router/src/router.config';
-import { RouterModule } from '../../apps/router/src/router.module';
-import { ManualClock } from '../../apps/router/src/routing/clock';
+import { replayAudit } from '@app/testing';
 import { Arrive, Decline, Race, routingCommands, RouterWorld, startRun } from '../support/model';
-import { createDatabase, dropDatabase, withDatabase } from '../support/infrastructure';
+import { routerHarness } from '../support/router-harness';
 
 const RUNS = Number(process.env.A1_RUNS ?? 1000);
 const MAX_COMMANDS = Number(process.env.A1_MAX_COMMANDS ?? 12);
@@ -31,36 +24,9 @@ const MAX_COMMANDS = Number(process.env.A1_MAX_COMMANDS ?? 12);
 const TRACE_FILE = process.env.A1_TRACE_FILE;
 
 describe('routing model (A1)', () => {
-  // The scheduler's timers span all tenants of the run's database. This clock runs far ahead of the
-  // other suites' clocks so their ticks never expire this file's offers or leases; in return, a
-  // tick here would expire theirs if they ran at the same time in the same jest run.
-  const clock = new ManualClock(new Date('2031-01-06T09:00:00Z'));
-  let app: INestApplication;
-  let pool: Pool;
-
   // Its own database: the scheduler acts on every tenant it can see, and this clock runs years ahead.
-  const adminUrl = process.env.TEST_ADMIN_DATABASE_URL!;
-  const database = `cr_model_${process.env.TEST_RUN_ID}`;
-
-  beforeAll(async () => {
-    await createDatabase(adminUrl, database);
-    const config = loadConfig(routerEnvSchema, {
-      ...process.env,
-      DATABASE_URL: withDatabase(adminUrl, database),
-      SCHEDULER_INTERVAL_MS: '0',
-      LOG_LEVEL: 'warn',
-    });
-    const moduleRef = await Test.createTestingModule({ imports: [RouterModule.forRoot(config, clock)] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
-    pool = openDatabase(withDatabase(adminUrl, database));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await pool?.end();
-    await dropDatabase(adminUrl, database);
-  });
+  const h = routerHarness({ ownDatabase: 'model', start: new Date('2031-01-06T09:00:00Z') });
+  const { clock } = h;
 
   it(`keeps I1–I7 after every step of ${RUNS} random sequences of agents, arrivals, timeouts and redeliveries`, async () => {
     const agents = fc.array(
@@ -70,7 +36,7 @@ describe('routing model (A1)', () => {
     const committedBefore = await RouterWorld.commandBatchesCommitted();
     await fc.assert(
       fc.asyncProperty(agents, fc.commands(routingCommands, { maxCommands: MAX_COMMANDS, size: 'max', replayPath: process.env.A1_REPLAY_PATH }), async (specs, commands) => {
-        const world = await RouterWorld.create({ app, pool, clock }, specs);
+        const world = await RouterWorld.create({ app: h.app, pool: h.pool, clock }, specs);
         try {
           const model = await startRun(world);
           try {
@@ -78,7 +44,7 @@ describe('routing model (A1)', () => {
           } finally {
             if (TRACE_FILE) appendFileSync(TRACE_FILE, `${model.trace.join('\n')}\n\n`);
           }
-          const replay = await replayAudit(pool, world.tenant);
+          const replay = await replayAudit(h.pool, world.tenant);
           if (replay.violations.length > 0) {
             throw new Error(`A4 audit replay of ${world.tenant}:\n  ${replay.violations.join('\n  ')}\n  ${model.trace.join('\n  ')}`);
           }
@@ -106,7 +72,7 @@ describe('routing model (A1)', () => {
   it('A1 regression: two simultaneous declines never leave live items queued while both agents are free (I6)', async () => {
     for (let attempt = 0; attempt < 10; attempt += 1) {
       const online = { syncCap: 1, asyncCap: 1, initiallyOnline: true };
-      const world = await RouterWorld.create({ app, pool, clock }, [online, online]);
+      const world = await RouterWorld.create({ app: h.app, pool: h.pool, clock }, [online, online]);
       try {
         const model = await startRun(world);
         await fc.asyncModelRun(() => ({ model, real: world }), [
